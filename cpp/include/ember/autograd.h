@@ -1,0 +1,128 @@
+// Reverse-mode autograd: graph nodes, saved tensors, grad mode and the backward engine.
+//
+// Every differentiable op records one Node per call when grad mode is on and an input requires
+// grad. A Node maps the gradients of its forward outputs to the gradients of its forward
+// inputs; `next_edges[i]` says where input i's gradient goes (the producing Node and which of
+// its outputs, or a leaf's AccumulateGrad). Nodes are written with the public ops, so a
+// backward run with create_graph=true records a differentiable graph of its own.
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+#include "export.h"
+#include "tensor.h"
+
+namespace ember {
+
+struct Edge {
+  std::shared_ptr<Node> fn;  // null: this input needs no gradient
+  uint32_t input_nr = 0;     // which output of the forward op fn backs up
+};
+
+// A tensor kept for backward. Outputs of the node that saves them are held without their
+// grad_fn (which would be a reference cycle) and re-linked on unpack; every save records the
+// storage version so that an in-place change in between is reported.
+class EMBER_API SavedTensor {
+ public:
+  SavedTensor() = default;
+  SavedTensor(const Tensor& t, bool is_output);
+  Tensor unpack(const std::shared_ptr<Node>& owner) const;
+  void release() { data_ = Tensor(); released_ = true; }
+  bool defined() const { return data_.defined() || released_; }
+
+ private:
+  Tensor data_;
+  uint32_t version_ = 0;
+  bool is_output_ = false, released_ = false, requires_grad_ = false;
+  uint32_t output_nr_ = 0;
+};
+
+using GradList = std::vector<Tensor>;
+
+struct EMBER_API Node : std::enable_shared_from_this<Node> {
+  virtual ~Node() = default;
+  // Gradients of the inputs from gradients of the outputs (undefined = zero).
+  virtual GradList apply(GradList&& grad_outputs) = 0;
+  virtual std::string name() const = 0;
+  // Frees saved tensors after a backward without retain_graph.
+  virtual void release_saved() {}
+
+  std::vector<Edge> next_edges;
+  // Whether forward input i needs a gradient (ctx.needs_input_grad).
+  bool needs_grad(size_t i) const { return i < next_edges.size() && next_edges[i].fn != nullptr; }
+  uint64_t sequence_nr = 0;
+  uint32_t num_outputs = 1;           // forward outputs, i.e. incoming gradients
+  std::vector<std::pair<uint32_t, TensorHook>> pre_hooks;  // per forward output (non-leaf hooks)
+  // retain_grad() of non-leaf outputs; run after pre_hooks, as in torch.
+  std::vector<std::pair<uint32_t, std::function<void(const Tensor&)>>> retain_grad_hooks;
+  std::vector<Shape> output_shapes;   // so missing gradients can be materialised as zeros
+  std::vector<DType> output_dtypes;
+  bool released = false;
+};
+
+// A Node whose backward is a closure: ops write `[saved...](const GradList& g) { ... }`.
+struct EMBER_API FunctionNode : Node {
+  using BackwardFn = std::function<GradList(const GradList& grads, FunctionNode& self)>;
+  FunctionNode(std::string name, BackwardFn fn) : name_(std::move(name)), fn_(std::move(fn)) {}
+  GradList apply(GradList&& grads) override;
+  std::string name() const override { return name_; }
+  void release_saved() override;
+  // Saved tensors, unpacked in backward with self.saved(i).
+  std::vector<SavedTensor> saved_tensors;
+  Tensor saved(size_t i) { return saved_tensors.at(i).unpack(shared_from_this()); }
+  // Set for nodes whose missing output gradients must be passed as undefined tensors.
+  bool materialize_grads = true;
+
+ private:
+  std::string name_;
+  BackwardFn fn_;
+};
+
+// Accumulates into a leaf's .grad.
+struct EMBER_API AccumulateGrad : Node {
+  explicit AccumulateGrad(std::shared_ptr<TensorImpl> leaf) : leaf(std::move(leaf)) {}
+  GradList apply(GradList&& grads) override;
+  std::string name() const override { return "AccumulateGrad"; }
+  std::weak_ptr<TensorImpl> leaf;  // weak: the leaf owns its accumulator, not the reverse
+  std::shared_ptr<TensorImpl> leaf_strong;  // kept while a graph uses the leaf
+};
+
+// Grad mode (thread-local), as torch.is_grad_enabled / set_grad_enabled.
+EMBER_API bool grad_enabled();
+EMBER_API void set_grad_enabled(bool enabled);
+EMBER_API bool inference_mode_enabled();
+EMBER_API void set_inference_mode(bool enabled);
+struct EMBER_API NoGradGuard {
+  bool prev;
+  NoGradGuard() : prev(grad_enabled()) { set_grad_enabled(false); }
+  ~NoGradGuard() { set_grad_enabled(prev); }
+};
+
+// True when an op taking these inputs must record a node.
+EMBER_API bool any_requires_grad(std::initializer_list<const Tensor*> inputs);
+EMBER_API bool any_requires_grad(const std::vector<Tensor>& inputs);
+// The edge through which gradient flows back into `t` (its grad_fn or AccumulateGrad).
+EMBER_API Edge gradient_edge(const Tensor& t);
+// Links `outputs` to a new node `fn` whose inputs are `inputs`; sets requires_grad/grad_fn.
+EMBER_API void record(const std::shared_ptr<Node>& fn, const std::vector<Tensor>& inputs,
+                      const std::vector<Tensor*>& outputs);
+// Convenience for closure ops: builds a FunctionNode, saves `saved`, links inputs and outputs.
+EMBER_API std::shared_ptr<FunctionNode> record_function(
+    const char* name, const std::vector<Tensor>& inputs, const std::vector<Tensor*>& outputs,
+    FunctionNode::BackwardFn fn, const std::vector<std::pair<Tensor, bool>>& saved = {});
+// Replaces the history of an in-place-modified tensor with `fn` (whose input 0 edge must be
+// the tensor's old history). Throws for leaves that require grad.
+EMBER_API void rebase_history(Tensor& t, const std::shared_ptr<Node>& fn);
+EMBER_API void check_inplace(const Tensor& t);
+
+// Runs backward from `roots` with `grad_roots` (same length). When `inputs` is non-empty,
+// returns the gradients w.r.t. those tensors instead of accumulating into .grad
+// (torch.autograd.grad); `allow_unused` controls the error for unreachable inputs.
+EMBER_API std::vector<Tensor> run_backward(const std::vector<Tensor>& roots,
+                                           const std::vector<Tensor>& grad_roots,
+                                           bool retain_graph, bool create_graph,
+                                           const std::vector<Tensor>& inputs = {},
+                                           bool allow_unused = false, bool accumulate = true);
+
+}  // namespace ember

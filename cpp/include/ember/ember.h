@@ -1,0 +1,14 @@
+// Umbrella header of the ember C++ API.
+#pragma once
+#include "autograd.h"
+#include "device.h"
+#include "dtype.h"
+#include "error.h"
+#include "ops.h"
+#include "tensor.h"
+
+namespace ember {
+// Threads used by ember's kernels (torch.get_num_threads / set_num_threads).
+EMBER_API int get_num_threads();
+EMBER_API void set_num_threads(int n);
+}  // namespace ember

@@ -1,0 +1,98 @@
+// The differentiable operations of the core, grouped by op family (one source file each in
+// cpp/src/ops/). Every op checks its arguments and throws ember::Error subclasses; ops whose
+// inputs require grad record their backward when grad mode is on.
+#pragma once
+#include <optional>
+#include <vector>
+#include "autograd.h"
+#include "export.h"
+#include "tensor.h"
+
+namespace ember {
+
+using OptDims = std::optional<std::vector<int64_t>>;
+
+// ---- core: conversion and copying (src/ops/copy.cpp) ------------------------------------
+// A tensor with dtype `t`; returns `x` itself when nothing changes and copy is false.
+EMBER_API Tensor to_dtype(const Tensor& x, DType t, bool copy = false);
+// `x` if already contiguous, else a contiguous copy (differentiable).
+EMBER_API Tensor contiguous(const Tensor& x);
+EMBER_API Tensor clone(const Tensor& x);
+// A tensor sharing x's storage with no autograd history.
+EMBER_API Tensor detach(const Tensor& x);
+// Copies src (broadcast, cast) into dst in place; differentiable in both.
+EMBER_API Tensor& copy_(Tensor& dst, const Tensor& src);
+EMBER_API Tensor& fill_(Tensor& x, const Scalar& v);
+EMBER_API Tensor& zero_(Tensor& x);
+// A 0-dim tensor holding `v` (dtype: default float for floats, int64 for ints, bool).
+EMBER_API Tensor scalar_tensor(const Scalar& v, std::optional<DType> dtype = std::nullopt);
+// A 0-dim tensor that takes part in type promotion like a Python number (torch's wrapped number).
+EMBER_API Tensor wrapped_scalar(const Scalar& v);
+// torch.result_type over tensors (wrapped numbers count as scalars).
+EMBER_API DType result_type(const std::vector<Tensor>& xs);
+
+// ---- creation (src/ops/creation.cpp) -----------------------------------------------------
+EMBER_API Tensor zeros(const Shape& sizes, DType dtype = DType::Float32);
+EMBER_API Tensor ones(const Shape& sizes, DType dtype = DType::Float32);
+EMBER_API Tensor full(const Shape& sizes, const Scalar& v, DType dtype);
+EMBER_API Tensor zeros_like(const Tensor& x);
+EMBER_API Tensor ones_like(const Tensor& x);
+// [creation: more ops here]
+
+// ---- elementwise (src/ops/elementwise.cpp) -----------------------------------------------
+EMBER_API Tensor add(const Tensor& a, const Tensor& b, const Scalar& alpha = Scalar(int64_t(1)));
+EMBER_API Tensor sub(const Tensor& a, const Tensor& b, const Scalar& alpha = Scalar(int64_t(1)));
+EMBER_API Tensor mul(const Tensor& a, const Tensor& b);
+EMBER_API Tensor div(const Tensor& a, const Tensor& b);
+EMBER_API Tensor neg(const Tensor& a);
+EMBER_API Tensor exp(const Tensor& a);
+EMBER_API Tensor log(const Tensor& a);
+EMBER_API Tensor tanh(const Tensor& a);
+EMBER_API Tensor relu(const Tensor& a);
+EMBER_API Tensor& add_(Tensor& a, const Tensor& b, const Scalar& alpha = Scalar(int64_t(1)));
+EMBER_API Tensor& mul_(Tensor& a, const Tensor& b);
+// [elementwise: more ops here]
+
+// ---- reductions (src/ops/reduce.cpp) ------------------------------------------------------
+// dims: std::nullopt (or empty) reduces over all dims.
+EMBER_API Tensor sum(const Tensor& x, const OptDims& dims = std::nullopt, bool keepdim = false,
+                     std::optional<DType> dtype = std::nullopt);
+EMBER_API Tensor mean(const Tensor& x, const OptDims& dims = std::nullopt, bool keepdim = false);
+// Sums `x` down to `shape` (the reverse of broadcasting); used by broadcasting ops' backward.
+EMBER_API Tensor sum_to(const Tensor& x, const Shape& shape);
+// [reduce: more ops here]
+
+// ---- shape and views (src/ops/shape.cpp) -------------------------------------------------
+EMBER_API Tensor view(const Tensor& x, const Shape& shape);      // one dim may be -1
+EMBER_API Tensor reshape(const Tensor& x, const Shape& shape);   // a view when possible
+EMBER_API Tensor expand(const Tensor& x, const Shape& shape);    // -1 keeps a size
+EMBER_API Tensor permute(const Tensor& x, const std::vector<int64_t>& dims);
+EMBER_API Tensor transpose(const Tensor& x, int64_t d0, int64_t d1);
+EMBER_API Tensor t(const Tensor& x);
+EMBER_API Tensor unsqueeze(const Tensor& x, int64_t dim);
+EMBER_API Tensor squeeze(const Tensor& x, const OptDims& dims = std::nullopt);
+// [shape: more ops here]
+
+// ---- linear algebra (src/ops/linalg.cpp) -------------------------------------------------
+EMBER_API Tensor mm(const Tensor& a, const Tensor& b);
+// [linalg: more ops here]
+
+// ---- indexing (src/ops/index.cpp) ---------------------------------------------------------
+// [index: ops here]
+
+// C++ operators for convenience in native code and in backward formulas.
+inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+inline Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+inline Tensor operator-(const Tensor& a) { return neg(a); }
+inline Tensor operator*(const Tensor& a, double s) { return mul(a, wrapped_scalar(s)); }
+inline Tensor operator*(double s, const Tensor& a) { return mul(a, wrapped_scalar(s)); }
+inline Tensor operator+(const Tensor& a, double s) { return add(a, wrapped_scalar(s)); }
+inline Tensor operator-(const Tensor& a, double s) { return sub(a, wrapped_scalar(s)); }
+inline Tensor operator/(const Tensor& a, double s) { return div(a, wrapped_scalar(s)); }
+inline Tensor operator-(double s, const Tensor& a) { return sub(wrapped_scalar(s), a); }
+inline Tensor operator+(double s, const Tensor& a) { return add(a, wrapped_scalar(s)); }
+inline Tensor operator/(double s, const Tensor& a) { return div(wrapped_scalar(s), a); }
+
+}  // namespace ember

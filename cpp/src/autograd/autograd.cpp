@@ -1,0 +1,165 @@
+// Graph construction: grad mode, saved tensors, recording nodes, in-place history rebasing.
+#include <atomic>
+#include "ember/autograd.h"
+#include "ember/ops.h"
+
+namespace ember {
+
+static thread_local bool t_grad_enabled = true;
+static thread_local bool t_inference_mode = false;
+static std::atomic<uint64_t> g_sequence_nr{0};
+
+bool grad_enabled() { return t_grad_enabled; }
+void set_grad_enabled(bool e) { t_grad_enabled = e; }
+bool inference_mode_enabled() { return t_inference_mode; }
+void set_inference_mode(bool e) { t_inference_mode = e; }
+
+bool any_requires_grad(std::initializer_list<const Tensor*> inputs) {
+  if (!t_grad_enabled) return false;
+  for (auto* t : inputs)
+    if (t->defined() && t->requires_grad()) return true;
+  return false;
+}
+
+bool any_requires_grad(const std::vector<Tensor>& inputs) {
+  if (!t_grad_enabled) return false;
+  for (auto& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+
+Edge gradient_edge(const Tensor& t) {
+  if (!t.defined() || !t.requires_grad()) return Edge{};
+  auto& m = t.impl()->meta();
+  if (m.grad_fn) return Edge{m.grad_fn, m.output_nr};
+  auto acc = m.grad_accumulator.lock();
+  if (!acc) {
+    acc = std::make_shared<AccumulateGrad>(t.impl_ptr());
+    m.grad_accumulator = acc;
+  }
+  return Edge{acc, 0};
+}
+
+void record(const std::shared_ptr<Node>& fn, const std::vector<Tensor>& inputs,
+            const std::vector<Tensor*>& outputs) {
+  fn->sequence_nr = g_sequence_nr.fetch_add(1, std::memory_order_relaxed);
+  fn->next_edges.reserve(inputs.size());
+  for (auto& in : inputs) {
+    Edge e = gradient_edge(in);
+    if (auto* acc = dynamic_cast<AccumulateGrad*>(e.fn.get())) acc->leaf_strong = in.impl_ptr();
+    fn->next_edges.push_back(std::move(e));
+  }
+  fn->num_outputs = static_cast<uint32_t>(outputs.size());
+  if (outputs.size() > 1) {
+    for (auto* o : outputs) {
+      fn->output_shapes.push_back(o->sizes());
+      fn->output_dtypes.push_back(o->dtype());
+    }
+  }
+  uint32_t nr = 0;
+  for (auto* o : outputs) {
+    auto& m = o->impl()->meta();
+    m.requires_grad = is_floating(o->dtype());
+    m.grad_fn = m.requires_grad ? fn : nullptr;
+    m.output_nr = nr++;
+  }
+}
+
+std::shared_ptr<FunctionNode> record_function(const char* name, const std::vector<Tensor>& inputs,
+                                              const std::vector<Tensor*>& outputs,
+                                              FunctionNode::BackwardFn fn,
+                                              const std::vector<std::pair<Tensor, bool>>& saved) {
+  auto node = std::make_shared<FunctionNode>(name, std::move(fn));
+  record(node, inputs, outputs);
+  node->saved_tensors.reserve(saved.size());
+  for (auto& [t, is_out] : saved) node->saved_tensors.emplace_back(t, is_out);
+  return node;
+}
+
+void check_inplace(const Tensor& t) {
+  if (t_grad_enabled && t.requires_grad() && t.is_leaf())
+    throw Error("a leaf Variable that requires grad is being used in an in-place operation.");
+}
+
+void rebase_history(Tensor& t, const std::shared_ptr<Node>& fn) {
+  check_inplace(t);
+  auto& m = t.impl()->meta();
+  m.grad_fn = fn;
+  m.output_nr = 0;
+  m.requires_grad = true;
+}
+
+SavedTensor::SavedTensor(const Tensor& t, bool is_output) {
+  if (!t.defined()) return;
+  version_ = t.version();
+  is_output_ = is_output;
+  requires_grad_ = t.requires_grad();
+  output_nr_ = t.output_nr();
+  if (is_output) data_ = detach(t);  // without grad_fn: the node owning us is its grad_fn
+  else data_ = t;
+}
+
+Tensor SavedTensor::unpack(const std::shared_ptr<Node>& owner) const {
+  if (released_)
+    throw Error("Trying to backward through the graph a second time (or directly access saved tensors after "
+                "they have already been freed). Saved intermediate values of the graph are freed when you call "
+                ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+                "graph a second time or if you need to access saved tensors after calling backward.");
+  if (!data_.defined()) return Tensor();
+  if (data_.version() != version_) {
+    throw Error(str_cat("one of the variables needed for gradient computation has been modified by an inplace "
+                        "operation: [", legacy_type_name(data_.dtype()), " ", shape_str(data_.sizes()),
+                        "], which is output ", output_nr_, " of ", owner ? owner->name() : std::string("?"),
+                        ", is at version ", data_.version(), "; expected version ", version_,
+                        " instead. Hint: the backtrace further above can point to the operation that failed "
+                        "to compute its gradient. The variable in question was changed in there or anywhere "
+                        "later. Good luck!"));
+  }
+  if (!is_output_ || !requires_grad_) return data_;
+  // Re-link the output to its node so that create_graph backward can differentiate through it.
+  Tensor out = make_view(data_, data_.sizes(), data_.strides(), data_.storage_offset());
+  out.impl()->is_view = data_.impl()->is_view;
+  auto& m = out.impl()->meta();
+  m.requires_grad = true;
+  m.grad_fn = owner;
+  m.output_nr = output_nr_;
+  return out;
+}
+
+GradList FunctionNode::apply(GradList&& grads) {
+  if (released) SavedTensor().unpack(nullptr);  // unreachable in practice: engine checks
+  return fn_(grads, *this);
+}
+
+void FunctionNode::release_saved() {
+  for (auto& s : saved_tensors) s.release();
+  released = true;
+}
+
+GradList AccumulateGrad::apply(GradList&& grads) {
+  auto impl = leaf.lock();
+  if (!impl || !grads[0].defined()) return {};
+  Tensor g = grads[0];
+  Tensor var(impl);
+  for (auto& h : impl->meta().hooks) {
+    Tensor r = h(g);
+    if (r.defined()) g = r;
+  }
+  auto& m = impl->meta();
+  if (!m.grad || !m.grad->defined()) {
+    // A fresh gradient: keep it if nothing else can see its storage, else copy it.
+    if (grad_enabled()) m.grad = std::make_shared<Tensor>(g);
+    else if (g.impl_ptr().use_count() <= 2 && !g.requires_grad() && g.is_contiguous() && !g.impl()->is_view &&
+             g.sizes() == var.sizes())
+      m.grad = std::make_shared<Tensor>(g);
+    else m.grad = std::make_shared<Tensor>(clone(detach(g)));
+    if (m.grad->sizes() != var.sizes()) *m.grad = contiguous(expand(*m.grad, var.sizes()));
+  } else if (grad_enabled()) {
+    *m.grad = add(*m.grad, g);  // create_graph: keep the graph of the accumulated gradient
+  } else {
+    add_(*m.grad, g);
+  }
+  return {};
+}
+
+}  // namespace ember
