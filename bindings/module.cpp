@@ -5,7 +5,12 @@
 namespace ember_py {
 
 void init_tensor(py::module_& m);
-void init_ops(py::module_& m);
+void init_elementwise(py::module_& m);
+void init_reduce(py::module_& m);
+void init_shape(py::module_& m);
+void init_linalg(py::module_& m);
+void init_index(py::module_& m);
+void init_creation(py::module_& m);
 void init_autograd(py::module_& m);
 void init_numpy(py::module_& m);
 
@@ -149,7 +154,12 @@ PYBIND11_MODULE(_C, m) {
   m.def("promote_types", &ember::promote_types);
 
   init_tensor(m);
-  init_ops(m);
+  init_elementwise(m);
+  init_reduce(m);
+  init_shape(m);
+  init_linalg(m);
+  init_index(m);
+  init_creation(m);
   init_autograd(m);
   init_numpy(m);
 

@@ -13,10 +13,7 @@ from ._C import (  # noqa: F401
     get_num_threads, set_num_threads, get_default_dtype, set_default_dtype, promote_types,
     is_grad_enabled, is_inference_mode_enabled, from_numpy, result_type,
 )
-from ._C import (  # noqa: F401  ops bound directly in C++
-    add, sub, mul, div, neg, exp, log, tanh, relu, sum, mean, reshape, permute, transpose, t,
-    unsqueeze, squeeze, mm,
-)
+from ._C import *  # noqa: F401,F403  ops bound directly in C++ (ember.add, ember.sum, ...)
 
 float = float32
 double = float64
@@ -76,5 +73,10 @@ class device:
 
 from ._tensor import *  # noqa: F401,F403,E402
 from ._creation import *  # noqa: F401,F403,E402
+from ._elementwise import *  # noqa: F401,F403,E402
+from ._reduce import *  # noqa: F401,F403,E402
+from ._shape import *  # noqa: F401,F403,E402
+from ._indexing import *  # noqa: F401,F403,E402
+from ._random import *  # noqa: F401,F403,E402
 from .autograd.grad_mode import no_grad, enable_grad, set_grad_enabled, inference_mode  # noqa: E402,F401
 from . import autograd  # noqa: E402,F401
