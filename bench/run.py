@@ -1,0 +1,228 @@
+"""ember vs torch in one run: median times and the ratio ember/torch (lower is better).
+
+    python bench/run.py                 # all suites, 1 and 2 threads
+    python bench/run.py --filter matmul --threads 2 --json out.json
+
+Each case builds the same inputs for both libraries, then alternates timing samples of ember
+and torch (so drift and background load hit both alike) and reports the median time per call.
+Measure on an otherwise idle machine: a second busy process slows OpenMP code several times.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+
+def _libs():
+    import ember
+    import torch
+    return ember, torch
+
+
+def timeit(fn, min_time=0.02, samples=7):
+    """Median seconds per call of fn over `samples` samples of about min_time each."""
+    fn()
+    n, t = 1, 0.0
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        t = time.perf_counter() - t0
+        if t >= min_time / 4 or n >= 1 << 20:
+            break
+        n *= 4
+    n = max(1, int(n * (min_time / max(t, 1e-9))))
+    times = []
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        times.append((time.perf_counter() - t0) / n)
+    return statistics.median(times)
+
+
+def paired(make_ember, make_torch, rounds=3, **kw):
+    """Alternates ember and torch timings; returns (median ember, median torch)."""
+    fe, ft = make_ember(), make_torch()
+    te, tt = [], []
+    for _ in range(rounds):
+        te.append(timeit(fe, **kw))
+        tt.append(timeit(ft, **kw))
+    return statistics.median(te), statistics.median(tt)
+
+
+# ---- cases: each yields (suite, name, make_ember, make_torch) ------------------------------------
+
+def case_overhead(em, th):
+    for n in (1, 1000):
+        for rg in (False, True):
+            a_np = np.random.rand(n).astype(np.float32)
+            b_np = np.random.rand(n).astype(np.float32)
+
+            def mk(lib, a_np=a_np, b_np=b_np, rg=rg):
+                a = lib.tensor(a_np, requires_grad=rg)
+                b = lib.tensor(b_np, requires_grad=rg)
+                return lambda: a + b
+            yield "overhead", f"a + b, {n} el{' , requires_grad' if rg else ''}", \
+                (lambda mk=mk: mk(em)), (lambda mk=mk: mk(th))
+
+
+def case_tiny_mlp(em, th):
+    rng = np.random.RandomState(0)
+    x_np = rng.rand(4, 8).astype(np.float32)
+    y_np = rng.rand(4, 1).astype(np.float32)
+    w1_np = rng.randn(8, 8).astype(np.float32) * 0.3
+    w2_np = rng.randn(8, 1).astype(np.float32) * 0.3
+
+    def mk(lib):
+        x, y = lib.tensor(x_np), lib.tensor(y_np)
+        w1 = lib.tensor(w1_np, requires_grad=True)
+        b1 = lib.zeros(8, requires_grad=True)
+        w2 = lib.tensor(w2_np, requires_grad=True)
+        b2 = lib.zeros(1, requires_grad=True)
+        params = [w1, b1, w2, b2]
+
+        def step():
+            h = (x.mm(w1) + b1).relu()
+            d = h.mm(w2) + b2 - y
+            loss = (d * d).mean()
+            loss.backward()
+            with lib.no_grad():
+                for p in params:
+                    p -= 0.01 * p.grad
+                    p.grad = None
+        return step
+    yield "tiny_mlp", "train step 8-8-1, batch 4", (lambda: mk(em)), (lambda: mk(th))
+
+
+def case_elementwise(em, th):
+    x_np = np.random.rand(4 << 20).astype(np.float32)
+    y_np = np.random.rand(4 << 20).astype(np.float32)
+    ops = {
+        "add": lambda lib, a, b: (lambda: a + b),
+        "mul": lambda lib, a, b: (lambda: a * b),
+        "exp": lambda lib, a, b: (lambda: a.exp()),
+        "sigmoid": lambda lib, a, b: (lambda: lib.sigmoid(a)),
+    }
+    for name, op in ops.items():
+        def mk(lib, op=op):
+            a, b = lib.tensor(x_np), lib.tensor(y_np)
+            return op(lib, a, b)
+        yield "elementwise", f"{name} 4M", (lambda mk=mk: mk(em)), (lambda mk=mk: mk(th))
+
+
+def case_reduce(em, th):
+    x_np = np.random.rand(4 << 20).astype(np.float32)
+    m_np = x_np.reshape(2048, 2048)
+    cases = {
+        "sum 4M": (x_np, lambda a: (lambda: a.sum())),
+        "mean 4M": (x_np, lambda a: (lambda: a.mean())),
+        "sum 2048x2048 dim=0": (m_np, lambda a: (lambda: a.sum(0))),
+        "sum 2048x2048 dim=1": (m_np, lambda a: (lambda: a.sum(1))),
+        "mean 2048x2048 dim=1": (m_np, lambda a: (lambda: a.mean(1))),
+    }
+    for name, (arr, op) in cases.items():
+        def mk(lib, arr=arr, op=op):
+            return op(lib.tensor(arr))
+        yield "reduce", name, (lambda mk=mk: mk(em)), (lambda mk=mk: mk(th))
+
+
+def case_matmul(em, th):
+    shapes = [(n, n, n) for n in (64, 256, 512, 1024, 2048)] + [(64, 784, 512)]
+    for (n, k, m) in shapes:
+        rng = np.random.RandomState(0)
+        a_np = rng.rand(n, k).astype(np.float32)
+        b_np = rng.rand(k, m).astype(np.float32)
+        label = f"{n}x{k} @ {k}x{m}"
+
+        def fwd(lib, a_np=a_np, b_np=b_np):
+            a, b = lib.tensor(a_np), lib.tensor(b_np)
+            return lambda: a.mm(b)
+
+        def fwd_bwd(lib, a_np=a_np, b_np=b_np):
+            a = lib.tensor(a_np, requires_grad=True)
+            b = lib.tensor(b_np, requires_grad=True)
+
+            def step():
+                a.grad = None
+                b.grad = None
+                a.mm(b).sum().backward()
+            return step
+        yield "matmul", f"{label} fwd", (lambda f=fwd: f(em)), (lambda f=fwd: f(th))
+        yield "matmul", f"{label} fwd+bwd", (lambda f=fwd_bwd: f(em)), (lambda f=fwd_bwd: f(th))
+
+
+SUITES = [case_overhead, case_tiny_mlp, case_elementwise, case_reduce, case_matmul]
+
+
+def import_times(repeats=5):
+    """Median wall time of `import ember` and `import torch` in fresh interpreters."""
+    out = {}
+    for mod in ("ember", "torch"):
+        ts = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", f"import {mod}"], check=True)
+            ts.append(time.perf_counter() - t0)
+        base = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", "pass"], check=True)
+            base.append(time.perf_counter() - t0)
+        out[mod] = statistics.median(ts) - statistics.median(base)
+    return out
+
+
+def fmt_time(s):
+    if s < 1e-3:
+        return f"{s * 1e6:8.2f} us"
+    if s < 1:
+        return f"{s * 1e3:8.2f} ms"
+    return f"{s:8.2f} s "
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--filter", default="", help="only cases whose suite or name contains this")
+    ap.add_argument("--threads", default="1,2", help="thread counts, comma separated")
+    ap.add_argument("--json", default=os.path.join(os.path.dirname(__file__), "results.json"))
+    ap.add_argument("--no-import", action="store_true", help="skip the import-time comparison")
+    args = ap.parse_args()
+    em, th = _libs()
+    results = []
+    print(f"{'suite':12s} {'case':36s} {'thr':>3s} {'ember':>12s} {'torch':>12s} {'ratio':>7s}")
+    for nt in [int(t) for t in args.threads.split(",")]:
+        em.set_num_threads(nt)
+        th.set_num_threads(nt)
+        for suite in SUITES:
+            for sname, name, mk_e, mk_t in suite(em, th):
+                if args.filter and args.filter not in sname and args.filter not in name:
+                    continue
+                try:
+                    te, tt = paired(mk_e, mk_t)
+                except (AttributeError, NotImplementedError) as e:
+                    print(f"{sname:12s} {name:36s} {nt:3d}   n/a ({e})")
+                    continue
+                ratio = te / tt
+                results.append(dict(suite=sname, case=name, threads=nt, ember_s=te, torch_s=tt, ratio=ratio))
+                print(f"{sname:12s} {name:36s} {nt:3d} {fmt_time(te)} {fmt_time(tt)} {ratio:7.2f}", flush=True)
+    report = dict(machine=platform.machine(), cpus=os.cpu_count(), python=platform.python_version(),
+                  torch=th.__version__, ember=em.__version__, results=results)
+    if not args.no_import and not args.filter:
+        it = import_times()
+        report["import"] = it
+        print(f"{'import':12s} {'import ember / import torch':36s} {'':3s} {fmt_time(it['ember'])} "
+              f"{fmt_time(it['torch'])} {it['ember'] / it['torch']:7.2f}")
+    with open(args.json, "w") as f:
+        json.dump(report, f, indent=1)
+    print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
