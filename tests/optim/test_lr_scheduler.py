@@ -53,6 +53,12 @@ SCHEDULERS = [
     ("OneCycleLR", dict(max_lr=[1.0, 0.5], total_steps=STEPS + 5, anneal_strategy="linear", pct_start=0.4)),
     ("OneCycleLR", dict(max_lr=0.8, epochs=4, steps_per_epoch=8, three_phase=True, div_factor=10.0)),
     ("OneCycleLR", dict(max_lr=0.8, total_steps=STEPS + 1, cycle_momentum=False)),
+    ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=4)),
+    ("CyclicLR", dict(base_lr=[0.01, 0.02], max_lr=0.1, step_size_up=3, step_size_down=6, mode="triangular2")),
+    ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=5, mode="exp_range", gamma=0.9,
+                      base_momentum=0.7, max_momentum=0.95)),
+    ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=5, scale_fn=lambda x: 0.5 ** x,
+                      scale_mode="iterations", cycle_momentum=False)),
 ]
 SCHED_IDS = [f"{n}-{i}" for i, (n, _) in enumerate(SCHEDULERS)]
 
@@ -87,12 +93,15 @@ def test_lr_sequence_matches_torch(name, kwargs):
         [{k: v for k, v in g.items() if k != "params"} for g in opt_t.param_groups]
 
 
-@pytest.mark.parametrize("kwargs", [dict(max_lr=0.01, total_steps=STEPS + 1),
-                                    dict(max_lr=0.01, total_steps=STEPS + 1, three_phase=True, max_momentum=0.9,
-                                         base_momentum=[0.8, 0.7])])
-def test_one_cycle_cycles_adam_beta1_like_torch(kwargs):
-    ours, opt_e, _ = lr_sequence(ember, "OneCycleLR", kwargs, cls="Adam", opt_kwargs={})
-    theirs, _, _ = lr_sequence(torch, "OneCycleLR", kwargs, cls="Adam", opt_kwargs={})
+@pytest.mark.parametrize("name,kwargs", [
+    ("OneCycleLR", dict(max_lr=0.01, total_steps=STEPS + 1)),
+    ("OneCycleLR", dict(max_lr=0.01, total_steps=STEPS + 1, three_phase=True, max_momentum=0.9,
+                        base_momentum=[0.8, 0.7])),
+    ("CyclicLR", dict(base_lr=0.001, max_lr=0.01, step_size_up=4)),
+])
+def test_cyclic_schedules_cycle_adam_beta1_like_torch(name, kwargs):
+    ours, opt_e, _ = lr_sequence(ember, name, kwargs, cls="Adam", opt_kwargs={})
+    theirs, _, _ = lr_sequence(torch, name, kwargs, cls="Adam", opt_kwargs={})
     assert_sequences_equal(ours, theirs)
     assert opt_e.param_groups[0]["betas"][1] == 0.999
 
@@ -195,8 +204,10 @@ def test_reduce_on_plateau_state_dict_round_trip():
         assert restored.get_last_lr() == sched.get_last_lr()
 
 
-@pytest.mark.parametrize("name,kwargs", [SCHEDULERS[i] for i in (0, 1, 3, 5, 6, 9, 12, 13, 15)],
-                         ids=[SCHED_IDS[i] for i in (0, 1, 3, 5, 6, 9, 12, 13, 15)])
+ROUND_TRIP = (0, 1, 3, 5, 6, 9, 12, 13, 15, 18)
+
+
+@pytest.mark.parametrize("name,kwargs", [SCHEDULERS[i] for i in ROUND_TRIP], ids=[SCHED_IDS[i] for i in ROUND_TRIP])
 def test_state_dict_round_trip_resumes_schedule(name, kwargs):
     full, _, _ = lr_sequence(ember, name, kwargs)
 
@@ -313,6 +324,10 @@ def test_scheduler_constructor_errors():
         ls.SequentialLR(opt, [], milestones=[])
     with pytest.raises(ValueError, match="expects number of schedulers provided to be one more"):
         ls.SequentialLR(opt, [ls.StepLR(opt, 2)], milestones=[3])
+    with pytest.raises(ValueError, match="mode is invalid and scale_fn is None"):
+        ls.CyclicLR(opt, base_lr=0.01, max_lr=0.1, mode="square")
+    with pytest.raises(ValueError, match="base_lr must have the same length as optimizer.param_groups"):
+        ls.CyclicLR(opt, base_lr=[0.01], max_lr=0.1)
     with pytest.raises(ValueError, match="does not support `ReduceLROnPlateau`"):
         ls.ChainedScheduler([ls.ReduceLROnPlateau(opt)])
     with pytest.raises(ValueError, match="expects all schedulers to belong to the same optimizer"):
