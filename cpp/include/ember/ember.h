@@ -5,6 +5,7 @@
 #include "dtype.h"
 #include "error.h"
 #include "ops.h"
+#include "optim.h"
 #include "tensor.h"
 
 namespace ember {
