@@ -156,3 +156,16 @@ def test_set_num_threads_roundtrip():
     ember.set_num_threads(n)
     with pytest.raises(ValueError):
         ember.set_num_threads(0)
+
+
+def test_deepcopy_and_pickle_preserve_values_and_requires_grad():
+    import copy
+    import pickle
+    x = ember.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    for y in (copy.deepcopy(x), pickle.loads(pickle.dumps(x))):
+        assert y is not x and y.requires_grad and y.is_leaf
+        np.testing.assert_array_equal(y.detach().numpy(), x.detach().numpy())
+        y.detach().numpy()[0, 0] = 9.0  # a copy, not a view
+        assert x.detach().numpy()[0, 0] == 1.0
+    shared = copy.deepcopy({"a": x, "b": [x]})
+    assert shared["a"] is shared["b"][0]

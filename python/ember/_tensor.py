@@ -130,3 +130,42 @@ LongTensor = _legacy("LongTensor", _C.int64)
 IntTensor = _legacy("IntTensor", _C.int32)
 BoolTensor = _legacy("BoolTensor", _C.bool)
 ByteTensor = _legacy("ByteTensor", _C.uint8)
+
+
+def _deepcopy(self, memo):
+    if id(self) in memo:
+        return memo[id(self)]
+    with _C_no_grad():
+        data = self.detach().clone()
+    if type(self) is not Tensor:
+        new = type(self)(data, requires_grad=self.requires_grad)
+    else:
+        new = data.requires_grad_(self.requires_grad) if self.is_leaf else data
+    if self.grad is not None:
+        new.grad = _deepcopy(self.grad, memo)
+    memo[id(self)] = new
+    return new
+
+
+class _C_no_grad:
+    def __enter__(self):
+        self.prev = _C.is_grad_enabled()
+        _C._set_grad_enabled(False)
+
+    def __exit__(self, *a):
+        _C._set_grad_enabled(self.prev)
+
+
+def _rebuild_tensor(array, requires_grad):
+    t = _C.from_numpy(array)
+    return t.requires_grad_(requires_grad) if requires_grad else t
+
+
+def _reduce_ex(self, protocol):
+    if type(self) is not Tensor:
+        return (type(self), (_rebuild_tensor(self.detach().numpy().copy(), False), self.requires_grad))
+    return (_rebuild_tensor, (self.detach().numpy().copy(), self.requires_grad))
+
+
+_register("__deepcopy__", _deepcopy)
+_register("__reduce_ex__", _reduce_ex)
