@@ -163,7 +163,7 @@ Tensor raw_view(const Tensor& x, const Steps& steps) {
         strides.erase(strides.begin() + d);
         break;
       case BasicStep::Kind::Slice:
-        if (s.length > 0) offset += s.start * strides[d];
+        offset += s.start * strides[d];
         sizes[d] = s.length;
         strides[d] *= s.step;
         break;
@@ -245,7 +245,6 @@ ParsedIndex parse_index(const Tensor& x, const IndexList& index) {
   ParsedIndex p;
   Shape sizes = x.sizes();
   int64_t dim = 0, shift = 0;
-  bool seen_ellipsis = false;
   bool single = index.size() == 1;
   auto record_adv = [&](const Tensor& t, int64_t consumed) {
     size_t pos = static_cast<size_t>(dim - shift);
@@ -291,9 +290,7 @@ ParsedIndex parse_index(const Tensor& x, const IndexList& index) {
         break;
       }
       case K::None: unsqueeze(); ++dim; break;
-      case K::Ellipsis:
-        if (seen_ellipsis) throw IndexError("an index can only have a single ellipsis ('...')");
-        seen_ellipsis = true;
+      case K::Ellipsis:  // torch accepts several; each one skips the unspecified dims
         dim += x.dim() - specified;
         break;
       case K::Bool: unsqueeze(); record_adv(bool_to_index(it.flag), 1); break;
@@ -542,7 +539,10 @@ Tensor get_item(const Tensor& x, const IndexList& index) {
 }
 
 void set_item(Tensor& x, const IndexList& index, const Tensor& value) {
-  ParsedIndex p = parse_index(x, index);
+  // A lone Python bool is a view step, as in torch: x[True] = v writes x[None], x[False] writes nothing.
+  bool lone_bool = index.size() == 1 && index[0].kind == TensorIndex::Kind::Bool;
+  if (lone_bool && !index[0].flag) return;
+  ParsedIndex p = parse_index(x, lone_bool ? IndexList{TensorIndex::none()} : index);
   bool rg = any_requires_grad({&x, &value});
   if (rg) check_inplace_autograd(x, "setitem");
   // Python numbers take x's dtype; index_put needs matching dtypes for tensor values (torch).
@@ -562,7 +562,8 @@ void set_item(Tensor& x, const IndexList& index, const Tensor& value) {
   }
   x.bump_version();
   if (rg)
-    record_function(p.has_adv ? "IndexPutBackward0" : "CopySlices", {x, value}, {&x},
+    record_function(p.steps.empty() ? (p.has_adv ? "IndexPutBackward0" : "CopyBackwards") : "CopySlices",
+                    {x, value}, {&x},
                     [index, vmeta = InputMeta(value), vshape](const GradList& g, FunctionNode& node) {
                       GradList r(2);
                       if (node.needs_grad(0)) {
