@@ -27,7 +27,7 @@ TensorIndex item_from_py(py::handle obj) {
   if (PyLong_Check(o)) {
     int overflow = 0;
     long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
-    if (overflow) throw py::index_error("index is too large to be represented as int64");
+    if (overflow) throw py::value_error("Overflow when unpacking long long");
     return TensorIndex::integer(v);
   }
   if (PySlice_Check(o)) {

@@ -190,6 +190,17 @@ def test_setitem_on_int_tensor_without_grad():
     np.testing.assert_array_equal(x.numpy(), expected)
 
 
+def test_augmented_assignment_through_subscripts_matches_torch():
+    def fn(lib, x):
+        y = x * 1.0
+        y[0] += 2.0
+        y[[1, 2], 1:] *= x[0, 1:, :]
+        y[lib.tensor(MASK34)] -= 1.0
+        return y
+
+    check(fn, A)
+
+
 def test_setitem_errors():
     leaf = ember.tensor(A, requires_grad=True)
     with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
@@ -409,6 +420,17 @@ OP_ERRORS = [
      r"output with shape \[3, 4\] doesn't match the broadcast shape \[2, 3, 4\]"),
     ("T.masked_fill(x, T.ones(2, 3, dtype=T.bool), 1.0)", RuntimeError, "must match the size of tensor b"),
     ("T.masked_select(x, x)", RuntimeError, "masked_select: expected BoolTensor for mask"),
+    ("T.index_select(x[0, 0], 0, T.tensor([0, 0]))", RuntimeError,
+     r"Index to scalar can have only 1 value, got 2 value\(s\)"),
+    ("T.index_select(x[0, 0], 0, T.tensor([1]))", IndexError, "index out of range in self"),
+    ("T.index_add(x, 0, T.tensor([[0]]), T.ones(1, 4))", IndexError,
+     r"index_add_\(\): Index is supposed to be a vector, but got dim: 2 with type: Long and size: \[1, 1\]"),
+    ("T.index_add(x, 0, T.tensor([0.0]), T.ones(1, 4))", RuntimeError,
+     r"index_add_\(\): Expected dtype int32/int64 for index but got: Float"),
+    ("T.scatter(x, 1, T.zeros(3, 1), 1.0)", RuntimeError, r"scatter\(\): Expected dtype int32/int64 for index"),
+    ("x.masked_fill(T.ones(3, 4, dtype=T.bool), 'a')", TypeError, "masked_fill"),
+    ("x.scatter(0, T.tensor([[0]]))", TypeError, "scatter"),
+    ("x[2 ** 70]", ValueError, "Overflow when unpacking long long"),
     ("T.take(x, T.tensor([12]))", IndexError, "out of range: tried to access index 12 on a tensor of 12 elements"),
     ("T.take(x, T.tensor([1], dtype=T.int32))", RuntimeError, "take\\(\\): Expected a long tensor for index, but got Int"),
     ("T.topk(x, 5)", RuntimeError, "selected index k out of range"),

@@ -178,14 +178,13 @@ Tensor raw_view(const Tensor& x, const Steps& steps) {
   return make_view(x, sizes, strides, offset);
 }
 
-const char* step_node_name(const Steps& steps) {
-  if (steps.empty()) return "AliasBackward0";
-  switch (steps.back().kind) {
-    case BasicStep::Kind::Select: return "SelectBackward0";
-    case BasicStep::Kind::Slice: return "SliceBackward0";
-    case BasicStep::Kind::Unsqueeze: return "UnsqueezeBackward0";
-  }
-  return "AliasBackward0";
+// torch's node name for the view (named after its last step), or for that node's backward.
+const char* step_node_name(const Steps& steps, bool backward_of_backward = false) {
+  static const char* names[2][4] = {
+      {"AliasBackward0", "SelectBackward0", "SliceBackward0", "UnsqueezeBackward0"},
+      {"AliasBackwardBackward0", "SelectBackwardBackward0", "SliceBackwardBackward0", "UnsqueezeBackwardBackward0"}};
+  int k = steps.empty() ? 0 : 1 + static_cast<int>(steps.back().kind);
+  return names[backward_of_backward][k];
 }
 
 Tensor basic_view_backward(const Tensor& g, const Shape& in_shape, const Steps& steps);
@@ -209,7 +208,7 @@ Tensor basic_view_backward(const Tensor& g, const Shape& in_shape, const Steps& 
     copy_(dst, g);
   }
   if (any_requires_grad({&g}))
-    record_function(steps.empty() ? "AliasBackwardBackward0" : "SelectBackwardBackward0", {g}, {&out},
+    record_function(step_node_name(steps, true), {g}, {&out},
                     [steps](const GradList& gg, FunctionNode&) { return GradList{basic_view(gg[0], steps)}; });
   return out;
 }
@@ -617,7 +616,8 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   if (!is_index_dtype(index.dtype())) throw Error("index_select(): Expected dtype int32 or int64 for index");
   if (index.dim() > 1) throw IndexError("index_select(): Index is supposed to be a vector");
   dim = wrap_dim(dim, x.dim());
-  if (x.dim() == 0 && index.numel() != 1) throw IndexError("index_select(): Index to scalar can have only 1 value, got " + std::to_string(index.numel()) + " value(s)");
+  if (x.dim() == 0 && index.numel() != 1)
+    throw Error(str_cat("index_select(): Index to scalar can have only 1 value, got ", index.numel(), " value(s)"));
   AdvancedIndex a = plan_along_dim(x, dim, index, false, [](int64_t, int64_t) {
     throw IndexError("index out of range in self");
   });
