@@ -51,7 +51,7 @@ def _infer_array(data, dtype):
             raise TypeError(f"Could not infer dtype of {type(data).__name__}")
     if dtype is not None:
         arr = arr.astype(_DTYPE_TO_NP[dtype])
-    return arr if arr.flags.c_contiguous else _np.array(arr, order="C")  # keeps 0-d arrays 0-d
+    return _np.require(arr, requirements="C")  # ascontiguousarray would make 0-d arrays 1-d
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):

@@ -3,6 +3,8 @@
 // inputs require grad record their backward when grad mode is on.
 #pragma once
 #include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 #include "autograd.h"
 #include "export.h"
@@ -78,7 +80,71 @@ EMBER_API Tensor mm(const Tensor& a, const Tensor& b);
 // [linalg: more ops here]
 
 // ---- indexing (src/ops/index.cpp) ---------------------------------------------------------
-// [index: ops here]
+// One item of a Python-style subscript x[...]: an int, a slice (absent bounds are open), None,
+// Ellipsis, a Python bool, or a tensor (integer indices or a boolean mask).
+struct EMBER_API TensorIndex {
+  enum class Kind : int8_t { Int, Slice, None, Ellipsis, Bool, Tensor };
+  Kind kind = Kind::Ellipsis;
+  int64_t start = 0, stop = 0, step = 1;  // Int: start is the index
+  bool has_start = false, has_stop = false, flag = false;  // flag: the value of a Bool
+  Tensor tensor;
+  static TensorIndex integer(int64_t i) { TensorIndex t; t.kind = Kind::Int; t.start = i; return t; }
+  static TensorIndex slice(std::optional<int64_t> start, std::optional<int64_t> stop, int64_t step = 1);
+  static TensorIndex none() { TensorIndex t; t.kind = Kind::None; return t; }
+  static TensorIndex ellipsis() { return TensorIndex(); }
+  static TensorIndex boolean(bool b) { TensorIndex t; t.kind = Kind::Bool; t.flag = b; return t; }
+  static TensorIndex of(const Tensor& x) { TensorIndex t; t.kind = Kind::Tensor; t.tensor = x; return t; }
+};
+using IndexList = std::vector<TensorIndex>;
+// x[index] as in torch: ints/slices/None/Ellipsis give a view, tensors and bools copy.
+EMBER_API Tensor get_item(const Tensor& x, const IndexList& index);
+// x[index] = value: value broadcast (leading 1s dropped) and cast to x's dtype; records autograd.
+EMBER_API void set_item(Tensor& x, const IndexList& index, const Tensor& value);
+// Advanced indexing by a list of optional index tensors (undefined = whole dim), as aten::index.
+EMBER_API Tensor index(const Tensor& x, const std::vector<Tensor>& indices);
+// x[indices] = values (or += with accumulate); values must have x's dtype.
+EMBER_API Tensor& index_put_(Tensor& x, const std::vector<Tensor>& indices, const Tensor& values,
+                             bool accumulate = false);
+EMBER_API Tensor index_put(const Tensor& x, const std::vector<Tensor>& indices, const Tensor& values,
+                           bool accumulate = false);
+// Slices of x along dim at the positions of a 1-D index.
+EMBER_API Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);
+// x with alpha * source.select(dim, i) added to x.select(dim, index[i]) for every i.
+EMBER_API Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& source,
+                           const Scalar& alpha = Scalar(int64_t(1)));
+EMBER_API Tensor& index_add_(Tensor& x, int64_t dim, const Tensor& index, const Tensor& source,
+                             const Scalar& alpha = Scalar(int64_t(1)));
+// out[i][j] = x[index[i][j]][j] (dim 0), and so on.
+EMBER_API Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);
+// x with src written at index along dim; reduce is "" (replace), "add" or "multiply".
+EMBER_API Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src,
+                         const std::string& reduce = "");
+EMBER_API Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Scalar& value,
+                         const std::string& reduce = "");
+EMBER_API Tensor& scatter_(Tensor& x, int64_t dim, const Tensor& index, const Tensor& src,
+                           const std::string& reduce = "");
+EMBER_API Tensor& scatter_(Tensor& x, int64_t dim, const Tensor& index, const Scalar& value,
+                           const std::string& reduce = "");
+EMBER_API Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src);
+EMBER_API Tensor& scatter_add_(Tensor& x, int64_t dim, const Tensor& index, const Tensor& src);
+// x with value (a 0-dim tensor) where the bool mask (broadcast) is true.
+EMBER_API Tensor masked_fill(const Tensor& x, const Tensor& mask, const Tensor& value);
+EMBER_API Tensor& masked_fill_(Tensor& x, const Tensor& mask, const Tensor& value);
+// The elements of x (broadcast with mask) where mask is true, as a 1-D tensor.
+EMBER_API Tensor masked_select(const Tensor& x, const Tensor& mask);
+// Coordinates of the non-zero elements: int64 [n, x.dim()].
+EMBER_API Tensor nonzero(const Tensor& x);
+// nonzero(x, as_tuple=True): one int64 [n] tensor per dim (one for a 0-dim x).
+EMBER_API std::vector<Tensor> nonzero_tuple(const Tensor& x);
+// x viewed as 1-D, indexed by an int64 tensor of any shape.
+EMBER_API Tensor take(const Tensor& x, const Tensor& index);
+// (values, indices) of x sorted along dim; NaN sorts as the largest value.
+EMBER_API std::pair<Tensor, Tensor> sort(const Tensor& x, int64_t dim = -1, bool descending = false,
+                                         bool stable = false);
+EMBER_API Tensor argsort(const Tensor& x, int64_t dim = -1, bool descending = false, bool stable = false);
+// The k largest (or smallest) elements along dim and their indices.
+EMBER_API std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim = -1, bool largest = true,
+                                         bool sorted = true);
 
 // C++ operators for convenience in native code and in backward formulas.
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
