@@ -226,7 +226,7 @@ def test_integer_and_bool_shape_ops():
     b = i % 3 == 0
     for a in (i, b, i.astype(np.uint8)):
         check(lambda lib, x: (x.flip(1), x.roll(2, 2), x.repeat(1, 2, 1), lib.cat([x, x], 2), lib.stack([x, x], 1),
-                              x.T.reshape(-1), x.chunk(2, 2), x.narrow(1, 1, 1)), a)
+                              x.mT.reshape(-1), x.chunk(2, 2), x.narrow(1, 1, 1)), a)
 
 
 def test_zero_size_shape_ops():
