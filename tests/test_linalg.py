@@ -194,11 +194,12 @@ batch_dims = st.lists(st.integers(1, 3), min_size=0, max_size=2)
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.integers(1, 4), st.integers(1, 4), st.integers(1, 4), st.integers(1, 4), batch_dims, st.data())
-def test_matmul_shapes_hypothesis(n, k, m, nd_pair, batch, data):
+@given(st.integers(1, 4), st.integers(1, 4), st.integers(1, 4), batch_dims, st.data())
+def test_matmul_shapes_hypothesis(n, k, m, batch, data):
     # a and b are 1-D..4-D; batch dims of one side may be 1 or missing (broadcast).
     da = data.draw(st.integers(1, 2 + len(batch)))
     db = data.draw(st.integers(1, 2 + len(batch)))
+
     def shape(ndim, rows, cols, vec):
         if ndim == 1:
             return (vec,)
