@@ -68,15 +68,59 @@ EMBER_API Tensor sum_to(const Tensor& x, const Shape& shape);
 EMBER_API Tensor view(const Tensor& x, const Shape& shape);      // one dim may be -1
 EMBER_API Tensor reshape(const Tensor& x, const Shape& shape);   // a view when possible
 EMBER_API Tensor expand(const Tensor& x, const Shape& shape);    // -1 keeps a size
+EMBER_API Tensor expand_as(const Tensor& x, const Tensor& other);
 EMBER_API Tensor permute(const Tensor& x, const std::vector<int64_t>& dims);
 EMBER_API Tensor transpose(const Tensor& x, int64_t d0, int64_t d1);
-EMBER_API Tensor t(const Tensor& x);
+EMBER_API Tensor t(const Tensor& x);                              // transpose of a <= 2-D tensor
+EMBER_API Tensor matrix_transpose(const Tensor& x);               // x.mT: swaps the last two dims
+EMBER_API Tensor reverse_dims(const Tensor& x);                   // x.T: all dims reversed
+EMBER_API Tensor movedim(const Tensor& x, const std::vector<int64_t>& source, const std::vector<int64_t>& destination);
 EMBER_API Tensor unsqueeze(const Tensor& x, int64_t dim);
-EMBER_API Tensor squeeze(const Tensor& x, const OptDims& dims = std::nullopt);
+EMBER_API Tensor squeeze(const Tensor& x, const OptDims& dims = std::nullopt);  // nullopt: all size-1 dims
+EMBER_API Tensor squeeze(const Tensor& x, int64_t dim);
+EMBER_API Tensor flatten(const Tensor& x, int64_t start_dim = 0, int64_t end_dim = -1);
+EMBER_API Tensor unflatten(const Tensor& x, int64_t dim, const Shape& sizes);  // one size may be -1
+EMBER_API Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length);
+EMBER_API Tensor select(const Tensor& x, int64_t dim, int64_t index);
+// Views of consecutive pieces along dim: of split_size each (the last may be smaller), of the
+// given sizes, `chunks` pieces of equal size (the last may be smaller), or every index (unbind).
+EMBER_API std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim = 0);
+EMBER_API std::vector<Tensor> split_with_sizes(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim = 0);
+EMBER_API std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim = 0);
+EMBER_API std::vector<Tensor> unbind(const Tensor& x, int64_t dim = 0);
+// numpy.array_split: `sections` nearly equal pieces, or pieces between the given indices.
+EMBER_API std::vector<Tensor> tensor_split(const Tensor& x, int64_t sections, int64_t dim = 0);
+EMBER_API std::vector<Tensor> tensor_split(const Tensor& x, const std::vector<int64_t>& indices, int64_t dim = 0);
+// Concatenation with type promotion; 1-D empty tensors are skipped as in torch.
+EMBER_API Tensor cat(const std::vector<Tensor>& xs, int64_t dim = 0);
+EMBER_API Tensor stack(const std::vector<Tensor>& xs, int64_t dim = 0);
+EMBER_API Tensor hstack(const std::vector<Tensor>& xs);
+EMBER_API Tensor vstack(const std::vector<Tensor>& xs);
+EMBER_API Tensor repeat(const Tensor& x, const std::vector<int64_t>& repeats);
+EMBER_API Tensor tile(const Tensor& x, const std::vector<int64_t>& dims);
+EMBER_API Tensor flip(const Tensor& x, const std::vector<int64_t>& dims);
+// Rolls along dims; with no dims the tensor is rolled as if flattened.
+EMBER_API Tensor roll(const Tensor& x, const std::vector<int64_t>& shifts, const std::vector<int64_t>& dims = {});
 // [shape: more ops here]
 
 // ---- linear algebra (src/ops/linalg.cpp) -------------------------------------------------
 EMBER_API Tensor mm(const Tensor& a, const Tensor& b);
+EMBER_API Tensor bmm(const Tensor& a, const Tensor& b);               // [B, n, k] @ [B, k, m]
+// torch.matmul: dot, mv, mm, or a batched product with broadcast batch dims.
+EMBER_API Tensor matmul(const Tensor& a, const Tensor& b);
+EMBER_API Tensor mv(const Tensor& mat, const Tensor& vec);
+EMBER_API Tensor dot(const Tensor& a, const Tensor& b);
+EMBER_API Tensor vdot(const Tensor& a, const Tensor& b);
+EMBER_API Tensor outer(const Tensor& a, const Tensor& b);
+// beta * input + alpha * (mat1 @ mat2), input broadcast to the product's shape.
+EMBER_API Tensor addmm(const Tensor& input, const Tensor& mat1, const Tensor& mat2,
+                       const Scalar& beta = Scalar(int64_t(1)), const Scalar& alpha = Scalar(int64_t(1)));
+EMBER_API Tensor addmv(const Tensor& input, const Tensor& mat, const Tensor& vec,
+                       const Scalar& beta = Scalar(int64_t(1)), const Scalar& alpha = Scalar(int64_t(1)));
+EMBER_API Tensor baddbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2,
+                         const Scalar& beta = Scalar(int64_t(1)), const Scalar& alpha = Scalar(int64_t(1)));
+// x @ w.T + b (b may be undefined) as one GEMM with the bias as its initial value.
+EMBER_API Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b = Tensor());
 // [linalg: more ops here]
 
 // ---- indexing (src/ops/index.cpp) ---------------------------------------------------------
