@@ -51,7 +51,7 @@ struct VarArgs {
   OptDims dims;
   double correction = 1;
 };
-VarArgs var_args(py::handle dim, py::handle unbiased, py::handle correction) {
+VarArgs var_args(const char* name, py::handle dim, py::handle unbiased, py::handle correction) {
   VarArgs a;
   py::handle unb = unbiased;
   if (PyBool_Check(dim.ptr())) {
@@ -60,7 +60,7 @@ VarArgs var_args(py::handle dim, py::handle unbiased, py::handle correction) {
     a.dims = dims_from_py(dim);
   }
   if (!unb.is_none() && !correction.is_none())
-    throw py::type_error("std/var: cannot specify both 'unbiased' and 'correction'");
+    throw py::type_error(std::string(name) + "() received an invalid combination of arguments - got both 'unbiased' and 'correction'");
   if (!unb.is_none()) a.correction = unb.cast<bool>() ? 1 : 0;
   if (!correction.is_none()) a.correction = correction.cast<double>();
   return a;
@@ -144,20 +144,20 @@ void init_reduce(py::module_& m) {
     return ember::any(x, dims_from_py(dim), keepdim);
   }, dim_none, keepdim);
   def_both(m, "var", [](const Tensor& x, py::handle dim, py::handle unbiased, bool keepdim, py::handle correction) {
-    VarArgs a = var_args(dim, unbiased, correction);
+    VarArgs a = var_args("var", dim, unbiased, correction);
     return ember::var(x, a.dims, a.correction, keepdim);
   }, dim_none, py::arg("unbiased") = py::none(), keepdim, py::kw_only(), py::arg("correction") = py::none());
   def_both(m, "std", [](const Tensor& x, py::handle dim, py::handle unbiased, bool keepdim, py::handle correction) {
-    VarArgs a = var_args(dim, unbiased, correction);
+    VarArgs a = var_args("std", dim, unbiased, correction);
     return ember::stddev(x, a.dims, a.correction, keepdim);
   }, dim_none, py::arg("unbiased") = py::none(), keepdim, py::kw_only(), py::arg("correction") = py::none());
   m.def("var_mean", [](const Tensor& x, py::handle dim, py::handle unbiased, bool keepdim, py::handle correction) {
-    VarArgs a = var_args(dim, unbiased, correction);
+    VarArgs a = var_args("var_mean", dim, unbiased, correction);
     auto r = ember::var_mean(x, a.dims, a.correction, keepdim);
     return py::make_tuple(r.first, r.second);
   }, py::arg("input"), dim_none, py::arg("unbiased") = py::none(), keepdim, py::kw_only(), py::arg("correction") = py::none());
   m.def("std_mean", [](const Tensor& x, py::handle dim, py::handle unbiased, bool keepdim, py::handle correction) {
-    VarArgs a = var_args(dim, unbiased, correction);
+    VarArgs a = var_args("std_mean", dim, unbiased, correction);
     auto r = ember::std_mean(x, a.dims, a.correction, keepdim);
     return py::make_tuple(r.first, r.second);
   }, py::arg("input"), dim_none, py::arg("unbiased") = py::none(), keepdim, py::kw_only(), py::arg("correction") = py::none());

@@ -263,7 +263,7 @@ Tensor prod(const Tensor& x, std::optional<int64_t> dim, bool keepdim, std::opti
     if (x.dim() == 0) dim = std::nullopt;
     record_function(dim ? "ProdBackward1" : "ProdBackward0", {x}, {&out},
                     [ks = p.keepdim_shape, in = InputMeta(x), dim](const GradList& g, FunctionNode& self) {
-                      Tensor xv = self.saved(0), result = self.saved(1);
+                      Tensor result = self.saved(1), xv = to_dtype(self.saved(0), result.dtype());
                       Tensor ge = expand_reduced_grad(g[0], ks, in.shape);
                       if (!contains_zero(xv))
                         return GradList{in.reduce(ge * expand_reduced_grad(result, ks, in.shape) / xv)};
@@ -272,7 +272,7 @@ Tensor prod(const Tensor& x, std::optional<int64_t> dim, bool keepdim, std::opti
                                                   "implemented");
                       return GradList{in.reduce(ge * prod_of_others(xv, dim))};
                     },
-                    {{xin, false}, {out, true}});
+                    {{x, false}, {out, true}});
   }
   return out;
 }
@@ -561,7 +561,7 @@ Tensor norm(const Tensor& x, double p, const OptDims& dims, bool keepdim, std::o
     record_function("LinalgVectorNormBackward0", {x}, {&out},
                     [ks = plan.keepdim_shape, in = InputMeta(x), dims, p, is_inf](const GradList& g,
                                                                                    FunctionNode& self) {
-                      Tensor xv = self.saved(0), result = reshape(self.saved(1), ks);
+                      Tensor result = reshape(self.saved(1), ks), xv = to_dtype(self.saved(0), result.dtype());
                       Tensor ge = expand_reduced_grad(g[0], ks, in.shape);
                       if (p == 0) return GradList{in.reduce(ge * zeros_like(xv))};
                       if (p == 1) return GradList{in.reduce(ge * sign_constant(xv))};
@@ -588,7 +588,7 @@ Tensor norm(const Tensor& x, double p, const OptDims& dims, bool keepdim, std::o
                       Tensor denom = map_constant(detach(result), [p](auto v) { return std::pow(v, p - 1); });
                       return GradList{in.reduce(ge * scale / (expand(denom + zero, in.shape)) * nonzero)};
                     },
-                    {{xin, false}, {out, true}});
+                    {{x, false}, {out, true}});
   return out;
 }
 
@@ -623,7 +623,7 @@ Tensor logsumexp(const Tensor& x, const OptDims& dims, bool keepdim) {
                       Tensor xv = self.saved(0), result = reshape(self.saved(1), ks);
                       return GradList{in.reduce(expand_reduced_grad(g[0], ks, in.shape) * exp(xv - result))};
                     },
-                    {{xin, false}, {out, true}});
+                    {{x, false}, {out, true}});
   return out;
 }
 
@@ -724,14 +724,14 @@ Tensor cumprod(const Tensor& x, int64_t dim, std::optional<DType> dtype) {
   if (any_requires_grad({&x}))
     record_function("CumprodBackward0", {x}, {&out},
                     [dim, in = InputMeta(x)](const GradList& g, FunctionNode& self) {
-                      Tensor xv = self.saved(0), result = self.saved(1);
+                      Tensor result = self.saved(1), xv = to_dtype(self.saved(0), result.dtype());
                       if (!contains_zero(xv)) return GradList{in.reduce(cumsum_directed(g[0] * result, dim, true, std::nullopt) / xv)};
                       if (grad_enabled())
                         throw NotImplementedError("double backward of cumprod over an input containing zeros is not "
                                                   "implemented");
                       return GradList{in.reduce(cumprod_backward_with_zeros(xv, g[0], dim))};
                     },
-                    {{xin, false}, {out, true}});
+                    {{x, false}, {out, true}});
   return out;
 }
 
@@ -750,7 +750,7 @@ static void softmax_kernel(const T* in, T* out, const SliceGeometry& g) {
       for (int64_t r = 0; r < L; ++r) m = replaces<TakeMax>(base[r], m) ? base[r] : m;
       res = (row - m).exp();
       T s = res.sum();
-      if (kLog) res = row - (m + std::log(s));
+      if (kLog) res = (row - m) - std::log(s);  // shift first: m + log(s) would round at large m
       else res /= s;
       return;
     }
@@ -763,9 +763,11 @@ static void softmax_kernel(const T* in, T* out, const SliceGeometry& g) {
         if (!kLog) dst[r * I + k] = e;
         s[k] += e;
       }
-    for (int64_t k = 0; k < n; ++k) s[k] = kLog ? m[k] + std::log(s[k]) : s[k];
+    if (kLog)
+      for (int64_t k = 0; k < n; ++k) s[k] = std::log(s[k]);
     for (int64_t r = 0; r < L; ++r)
-      for (int64_t k = 0; k < n; ++k) dst[r * I + k] = kLog ? base[r * I + k] - s[k] : dst[r * I + k] / s[k];
+      for (int64_t k = 0; k < n; ++k)
+        dst[r * I + k] = kLog ? (base[r * I + k] - m[k]) - s[k] : dst[r * I + k] / s[k];
   });
 }
 
@@ -797,8 +799,10 @@ static Tensor softmax_impl(const Tensor& x, int64_t dim, std::optional<DType> dt
   std::optional<int64_t> d = x.dim() == 0 ? std::nullopt : std::optional<int64_t>(dim);
   SliceGeometry geo = slice_geometry(x.sizes(), d);
   bool last = x.dim() == 0 || dim == x.dim() - 1;
-  std::string kernel = str_cat(kLog ? "log_softmax" : "softmax", last ? "_lastdim" : "", "_kernel_impl");
-  dispatch_floating(xin.dtype(), kernel.c_str(), [&](auto tag) {
+  if (!is_floating(xin.dtype()))
+    throw NotImplementedError(str_cat("\"", kLog ? "log_softmax" : "softmax", last ? "_lastdim" : "",
+                                      "_kernel_impl\" not implemented for '", scalar_type_name(xin.dtype()), "'"));
+  dispatch_floating(xin.dtype(), "softmax", [&](auto tag) {
     using T = decltype(tag);
     softmax_kernel<kLog, T>(xin.data<T>(), out.data<T>(), geo);
   });
