@@ -278,18 +278,15 @@ Tensor prod(const Tensor& x, std::optional<int64_t> dim, bool keepdim, std::opti
 }
 
 // ---- amax / amin / max / min -----------------------------------------------------------------
-// Max and min share every kernel; `Greater` says whether a candidate replaces the current one.
+// Max and min share every kernel; `better` says whether a value beats the current extreme.
 struct TakeMax {
   template <typename T> static bool better(T v, T cur) { return v > cur; }
   template <typename T> static T identity() {
     if constexpr (std::numeric_limits<T>::has_infinity) return -std::numeric_limits<T>::infinity();
     else return std::numeric_limits<T>::lowest();
   }
-  static constexpr const char* amax_name = "amax";
   static constexpr const char* name = "max";
   static constexpr const char* arg_name = "argmax";
-  static constexpr const char* amax_node = "AmaxBackward0";
-  static constexpr const char* all_node = "MaxBackward1";
   static constexpr const char* dim_node = "MaxBackward0";
 };
 struct TakeMin {
@@ -298,11 +295,8 @@ struct TakeMin {
     if constexpr (std::numeric_limits<T>::has_infinity) return std::numeric_limits<T>::infinity();
     else return std::numeric_limits<T>::max();
   }
-  static constexpr const char* amax_name = "amin";
   static constexpr const char* name = "min";
   static constexpr const char* arg_name = "argmin";
-  static constexpr const char* amax_node = "AminBackward0";
-  static constexpr const char* all_node = "MinBackward1";
   static constexpr const char* dim_node = "MinBackward0";
 };
 
