@@ -56,13 +56,52 @@ EMBER_API Tensor& mul_(Tensor& a, const Tensor& b);
 // [elementwise: more ops here]
 
 // ---- reductions (src/ops/reduce.cpp) ------------------------------------------------------
-// dims: std::nullopt (or empty) reduces over all dims.
+// dims: std::nullopt (or empty) reduces over all dims; negative dims count from the end.
 EMBER_API Tensor sum(const Tensor& x, const OptDims& dims = std::nullopt, bool keepdim = false,
                      std::optional<DType> dtype = std::nullopt);
-EMBER_API Tensor mean(const Tensor& x, const OptDims& dims = std::nullopt, bool keepdim = false);
+EMBER_API Tensor mean(const Tensor& x, const OptDims& dims = std::nullopt, bool keepdim = false,
+                      std::optional<DType> dtype = std::nullopt);
 // Sums `x` down to `shape` (the reverse of broadcasting); used by broadcasting ops' backward.
 EMBER_API Tensor sum_to(const Tensor& x, const Shape& shape);
-// [reduce: more ops here]
+// Product over one dim (or all when dim is nullopt); integer inputs give int64.
+EMBER_API Tensor prod(const Tensor& x, std::optional<int64_t> dim = std::nullopt, bool keepdim = false,
+                      std::optional<DType> dtype = std::nullopt);
+// Largest / smallest value over dims (NaN propagates); gradient split evenly among ties.
+EMBER_API Tensor amax(const Tensor& x, const OptDims& dims = std::nullopt, bool keepdim = false);
+EMBER_API Tensor amin(const Tensor& x, const OptDims& dims = std::nullopt, bool keepdim = false);
+// Largest / smallest element of the whole tensor (torch.max(x)).
+EMBER_API Tensor max(const Tensor& x);
+EMBER_API Tensor min(const Tensor& x);
+// (values, indices) along `dim`; ties pick the first index; gradient flows to that index.
+EMBER_API std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim = false);
+EMBER_API std::pair<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim = false);
+// Index of the first largest / smallest element along `dim` (of the flattened tensor when nullopt).
+EMBER_API Tensor argmax(const Tensor& x, std::optional<int64_t> dim = std::nullopt, bool keepdim = false);
+EMBER_API Tensor argmin(const Tensor& x, std::optional<int64_t> dim = std::nullopt, bool keepdim = false);
+// Variance / standard deviation with `correction` (1: unbiased, Bessel's correction).
+EMBER_API Tensor var(const Tensor& x, const OptDims& dims = std::nullopt, double correction = 1,
+                     bool keepdim = false);
+EMBER_API Tensor stddev(const Tensor& x, const OptDims& dims = std::nullopt, double correction = 1,
+                        bool keepdim = false);
+// (var, mean) and (std, mean) over the same dims.
+EMBER_API std::pair<Tensor, Tensor> var_mean(const Tensor& x, const OptDims& dims = std::nullopt,
+                                             double correction = 1, bool keepdim = false);
+EMBER_API std::pair<Tensor, Tensor> std_mean(const Tensor& x, const OptDims& dims = std::nullopt,
+                                             double correction = 1, bool keepdim = false);
+// Vector p-norm over dims (p may be +-infinity or 0), as torch.linalg.vector_norm.
+EMBER_API Tensor norm(const Tensor& x, double p = 2, const OptDims& dims = std::nullopt, bool keepdim = false,
+                      std::optional<DType> dtype = std::nullopt);
+// log(sum(exp(x))) over dims, computed stably; integer inputs give the default float dtype.
+EMBER_API Tensor logsumexp(const Tensor& x, const OptDims& dims, bool keepdim = false);
+// Whether all / any elements are nonzero; bool result (uint8 for uint8 input, as torch).
+EMBER_API Tensor all(const Tensor& x, const OptDims& dims = std::nullopt, bool keepdim = false);
+EMBER_API Tensor any(const Tensor& x, const OptDims& dims = std::nullopt, bool keepdim = false);
+// Inclusive running sum / product along `dim`; integer inputs give int64.
+EMBER_API Tensor cumsum(const Tensor& x, int64_t dim, std::optional<DType> dtype = std::nullopt);
+EMBER_API Tensor cumprod(const Tensor& x, int64_t dim, std::optional<DType> dtype = std::nullopt);
+// exp(x) / sum(exp(x)) and its logarithm along `dim`, computed stably.
+EMBER_API Tensor softmax(const Tensor& x, int64_t dim, std::optional<DType> dtype = std::nullopt);
+EMBER_API Tensor log_softmax(const Tensor& x, int64_t dim, std::optional<DType> dtype = std::nullopt);
 
 // ---- shape and views (src/ops/shape.cpp) -------------------------------------------------
 EMBER_API Tensor view(const Tensor& x, const Shape& shape);      // one dim may be -1

@@ -71,6 +71,38 @@ inline ReducePlan plan_reduction(const Tensor& x, const OptDims& dims, bool keep
   return p;
 }
 
+// [outer, size, inner] of a contiguous tensor of `shape` around `dim` (all of it when nullopt).
+struct SliceGeometry {
+  int64_t outer = 1, size = 1, inner = 1;
+};
+inline SliceGeometry slice_geometry(const Shape& shape, std::optional<int64_t> dim) {
+  SliceGeometry g;
+  int64_t nd = static_cast<int64_t>(shape.size());
+  if (!dim) { g.size = shape_numel(shape); return g; }
+  for (int64_t d = 0; d < nd; ++d) {
+    if (d < *dim) g.outer *= shape[d];
+    else if (d == *dim) g.size = shape[d];
+    else g.inner *= shape[d];
+  }
+  return g;
+}
+
+// Runs f(o, i0, n) over the columns [o, :, i0 .. i0+n) of an [outer, R, inner] layout, in
+// parallel. Every column is handled whole by one call (a segment never spans two o), so
+// results never depend on how the range was split across threads.
+template <typename F>
+void for_each_segment(int64_t outer, int64_t inner, int64_t cost_per_column, const F& f) {
+  int64_t total = outer * inner;
+  parallel_for(0, total, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(cost_per_column, 1)),
+               [&](int64_t b, int64_t e) {
+                 for (int64_t pos = b; pos < e;) {
+                   int64_t o = pos / inner, i0 = pos % inner, n = std::min(inner - i0, e - pos);
+                   f(o, i0, n);
+                   pos += n;
+                 }
+               });
+}
+
 // Folds each [o, :, i] column: acc = init; acc = step(acc, v); out = finish(acc).
 // T: input element type, A: accumulator, O: output element type.
 template <typename T, typename A, typename O, typename Step, typename Finish>
