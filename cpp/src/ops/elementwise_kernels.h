@@ -3,6 +3,8 @@
 // vectorises, exp/log/tanh included) over the strided iterator.
 #pragma once
 #include <Eigen/Core>
+#include <string>
+#include <type_traits>
 #include "../core/dispatch.h"
 #include "../core/iter.h"
 #include "ember/ops.h"
@@ -82,5 +84,134 @@ void unary_float_kernel(const Tensor& out, const Tensor& x, const char* name, co
 }
 
 inline DType float_result(const Tensor& x) { return is_floating(x.dtype()) ? x.dtype() : default_dtype(); }
+
+// ---- dtype rules and errors -----------------------------------------------------------------
+// torch's ScalarType name ("Float", "Long", "Bool", ...), as used in its dtype error messages.
+inline std::string scalar_type_name(DType t) {
+  std::string s = legacy_type_name(t);
+  return s.substr(0, s.size() - 6);  // strip "Tensor"
+}
+
+// The error torch raises for a dtype a kernel has no implementation for.
+[[noreturn]] inline void not_implemented_for(const char* kernel, DType t) {
+  throw NotImplementedError(str_cat("\"", kernel, "\" not implemented for '", scalar_type_name(t), "'"));
+}
+
+// torch.can_cast: a floating result can't be stored in an integer tensor, nor a non-bool in a bool one.
+inline bool can_cast(DType from, DType to) {
+  if (is_floating(from) && !is_floating(to)) return false;
+  return !(from != DType::Bool && to == DType::Bool);
+}
+
+inline void check_can_cast(DType result, DType out) {
+  if (!can_cast(result, out))
+    throw Error(str_cat("result type ", scalar_type_name(result), " can't be cast to the desired output type ",
+                        scalar_type_name(out)));
+}
+
+// Broadcast shape of the defined tensors among `ts`.
+inline Shape broadcast_all(std::initializer_list<const Tensor*> ts) {
+  Shape s;
+  bool first = true;
+  for (auto* t : ts) {
+    if (!t->defined()) continue;
+    s = first ? t->sizes() : (s == t->sizes() ? s : broadcast_shapes(s, t->sizes()));
+    first = false;
+  }
+  return s;
+}
+
+// ---- kernels with an optional output -------------------------------------------------------
+// out = f(x) computed in dtype `compute`; the result dtype is `compute`, or bool when kBoolOut.
+// `out`, when given, must already have x's shape and the result dtype (in-place ops pass self).
+template <bool kBoolOut = false, typename Make>
+Tensor unary_apply(const Tensor& x, DType compute, const Make& make, Tensor out = Tensor()) {
+  Tensor xc = cast_nograd(x, compute);
+  if (!out.defined()) out = empty(x.sizes(), kBoolOut ? DType::Bool : compute);
+  dispatch_all(compute, [&](auto tag) {
+    using T = decltype(tag);
+    using O = std::conditional_t<kBoolOut, bool, T>;
+    unary_loop<O, T>(out, xc, make(tag));
+  });
+  return out;
+}
+
+// out = f(a, b) with a and b broadcast, computed in dtype `compute` (result dtype as unary_apply).
+template <bool kBoolOut = false, typename Make>
+Tensor binary_apply(const Tensor& a, const Tensor& b, DType compute, const Make& make, Tensor out = Tensor()) {
+  Tensor ac = cast_nograd(a, compute), bc = cast_nograd(b, compute);
+  if (!out.defined())
+    out = empty(a.sizes() == b.sizes() ? a.sizes() : broadcast_shapes(a.sizes(), b.sizes()),
+                kBoolOut ? DType::Bool : compute);
+  dispatch_all(compute, [&](auto tag) {
+    using T = decltype(tag);
+    using O = std::conditional_t<kBoolOut, bool, T>;
+    binary_loop<O, T, T>(out, ac, bc, make(tag));
+  });
+  return out;
+}
+
+// out = f(a, b, c), all three broadcast and computed in `compute`.
+template <typename Make>
+Tensor ternary_apply(const Tensor& a, const Tensor& b, const Tensor& c, DType compute, const Make& make,
+                     Tensor out = Tensor()) {
+  Tensor ac = cast_nograd(a, compute), bc = cast_nograd(b, compute), cc = cast_nograd(c, compute);
+  if (!out.defined()) out = empty(broadcast_all({&a, &b, &c}), compute);
+  dispatch_all(compute, [&](auto tag) {
+    using T = decltype(tag);
+    ternary_loop<T, T, T, T>(out, ac, bc, cc, make(tag));
+  });
+  return out;
+}
+
+// ---- in-place ops ----------------------------------------------------------------------------
+// Every in-place op runs its out-of-place version `op(src, out)`, which computes the result from
+// `src` and writes it into `out` when `out` is defined. Without autograd the result goes straight
+// into self (when its dtype is self's). With autograd the op runs out of place, on a clone of
+// self when its backward needs self's old value (`saves_self`), the result is copied into self,
+// and self takes over the result's history (torch's rebase_history). A non-differentiable op
+// (comparisons) on a tensor that requires grad records `zero_node`, which passes zero gradients.
+template <typename Op>
+Tensor& inplace_apply(Tensor& self, std::initializer_list<const Tensor*> others, DType result_dt, bool saves_self,
+                      const Op& op, const char* zero_node = "NotImplemented") {
+  check_inplace(self);
+  check_can_cast(result_dt, self.dtype());
+  Shape shape = self.sizes();
+  bool rg = grad_enabled() && self.requires_grad();
+  for (auto* o : others) {
+    if (!o->defined()) continue;
+    if (o->sizes() != shape) shape = broadcast_shapes(shape, o->sizes());
+    rg = rg || (grad_enabled() && o->requires_grad());
+  }
+  if (shape != self.sizes())
+    throw Error(str_cat("output with shape ", shape_str(self.sizes()), " doesn't match the broadcast shape ",
+                        shape_str(shape)));
+  if (!rg) {
+    Tensor r = op(self, result_dt == self.dtype() ? self : Tensor());
+    if (r.is_same(self)) {
+      self.bump_version();
+    } else {
+      NoGradGuard ng;
+      copy_(self, r);
+    }
+    return self;
+  }
+  Tensor r = op(saves_self ? clone(self) : self, Tensor());
+  {
+    NoGradGuard ng;
+    copy_(self, r);
+  }
+  if (r.requires_grad()) {
+    AutogradMeta& m = self.impl()->meta();
+    m.grad_fn = r.grad_fn();
+    m.output_nr = r.output_nr();
+    m.requires_grad = true;
+  } else if (self.requires_grad()) {
+    record_function(zero_node, {self}, {&self},
+                    [](const GradList& g, FunctionNode&) { return GradList{zeros_like(g[0])}; });
+  }
+  return self;
+}
+
 
 }  // namespace ember
