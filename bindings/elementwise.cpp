@@ -34,10 +34,28 @@ void def_binary(py::module_& m, const char* name, BinaryFn fn, const char* inpla
     }, py::arg("other"));
 }
 
-// ember.name(input, other) / Tensor.name(other) for ops whose operands must both be tensors.
-void def_binary_tensors(py::module_& m, const char* name, BinaryFn fn) {
-  m.def(name, fn, py::arg("input"), py::arg("other"));
-  def_tensor_method(name, fn, py::arg("other"));
+// A tensor argument, or torch's TypeError for anything else.
+Tensor tensor_arg(py::handle h, const char* fn, const char* arg, int pos) {
+  Tensor t;
+  if (h.is_none() || !operand_from_py(h, t) || t.impl()->wrapped_number)
+    throw py::type_error(std::string(fn) + "(): argument '" + arg + "' (position " + std::to_string(pos) +
+                         ") must be Tensor, not " + std::string(py::str(py::type::handle_of(h).attr("__name__"))));
+  return t;
+}
+
+// ember.name(input, other) / Tensor.name(other) for ops whose operands must both be tensors;
+// `inplace` adds Tensor.name_(other).
+void def_binary_tensors(py::module_& m, const char* name, BinaryFn fn, const char* inplace_name = nullptr,
+                        BinaryInplaceFn inplace = nullptr) {
+  m.def(name, [name, fn](py::handle a, py::handle b) {
+    return fn(tensor_arg(a, name, "input", 1), tensor_arg(b, name, "other", 2));
+  }, py::arg("input"), py::arg("other"));
+  def_tensor_method(name, [name, fn](const Tensor& a, py::handle b) { return fn(a, tensor_arg(b, name, "other", 1)); },
+                    py::arg("other"));
+  if (inplace)
+    def_tensor_method(inplace_name, [inplace_name, inplace](Tensor& a, py::handle b) -> Tensor& {
+      return inplace(a, tensor_arg(b, inplace_name, "other", 1));
+    }, py::arg("other"));
 }
 
 // None -> undefined tensor (an absent optional bound); a number -> wrapped scalar.
@@ -105,9 +123,8 @@ void init_elementwise(py::module_& m) {
                     py::arg("exponent"));
   def_tensor_method("pow_", [](Tensor& a, py::handle b) -> Tensor& { return ember::pow_(a, operand_or_throw(b, "pow_")); },
                     py::arg("exponent"));
-  def_binary_tensors(m, "atan2", &ember::atan2);
-  def_binary_tensors(m, "arctan2", &ember::atan2);
-  def_tensor_method("atan2_", &ember::atan2_, py::arg("other"));
+  def_binary_tensors(m, "atan2", &ember::atan2, "atan2_", &ember::atan2_);
+  def_binary_tensors(m, "arctan2", &ember::atan2, "arctan2_", &ember::atan2_);
   def_binary_tensors(m, "maximum", &ember::maximum);
   def_binary_tensors(m, "minimum", &ember::minimum);
   def_binary_tensors(m, "fmax", &ember::fmax);
@@ -218,9 +235,9 @@ void init_elementwise(py::module_& m) {
   def_binary(m, "greater", &ember::gt, "greater_", &ember::gt_);
   def_binary(m, "ge", &ember::ge, "ge_", &ember::ge_);
   def_binary(m, "greater_equal", &ember::ge, "greater_equal_", &ember::ge_);
-  def_binary(m, "logical_and", &ember::logical_and, "logical_and_", &ember::logical_and_);
-  def_binary(m, "logical_or", &ember::logical_or, "logical_or_", &ember::logical_or_);
-  def_binary(m, "logical_xor", &ember::logical_xor, "logical_xor_", &ember::logical_xor_);
+  def_binary_tensors(m, "logical_and", &ember::logical_and, "logical_and_", &ember::logical_and_);
+  def_binary_tensors(m, "logical_or", &ember::logical_or, "logical_or_", &ember::logical_or_);
+  def_binary_tensors(m, "logical_xor", &ember::logical_xor, "logical_xor_", &ember::logical_xor_);
   def_unary(m, "logical_not", &ember::logical_not, "logical_not_", &ember::logical_not_);
   def_binary(m, "bitwise_and", &ember::bitwise_and, "bitwise_and_", &ember::bitwise_and_);
   def_binary(m, "bitwise_or", &ember::bitwise_or, "bitwise_or_", &ember::bitwise_or_);

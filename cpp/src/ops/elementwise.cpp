@@ -90,14 +90,14 @@ bool is_wrapped(const Tensor& t) { return t.defined() && t.impl()->wrapped_numbe
 // ============================================================================================
 #define EMBER_EACH(expr) v.unaryExpr([](auto v) { using T = decltype(v); return static_cast<T>(expr); })
 #define EMBER_UNARY_FLOAT_OPS(X)                                                                             \
-  X(exp, "ExpBackward0", 0, 1, std::exp(v), v.exp(), g * out)                                                 \
+  X(exp, "ExpBackward0", 0, 1, std::exp(v), exp_array(v), g * out)                                                 \
   X(exp2, "Exp2Backward0", 0, 1, std::exp2(v), EMBER_EACH(std::exp2(v)), g * out * kLn2)                      \
   X(expm1, "Expm1Backward0", 0, 1, std::expm1(v), v.expm1(), g * (out + 1.0))                                 \
   X(log, "LogBackward0", 1, 0, std::log(v), v.log(), g / x)                                                   \
   X(log2, "Log2Backward0", 1, 0, std::log2(v), v.log2(), g / (x * kLn2))                                      \
   X(log10, "Log10Backward0", 1, 0, std::log10(v), v.log10(), g / (x * kLn10))                                 \
   X(log1p, "Log1PBackward0", 1, 0, std::log1p(v), v.log1p(), g / (x + 1.0))                                   \
-  X(sqrt, "SqrtBackward0", 0, 1, std::sqrt(v), v.sqrt(), g / (out * 2.0))                                     \
+  X(sqrt, "SqrtBackward0", 0, 1, std::sqrt(v), EMBER_EACH(std::sqrt(v)), g / (out * 2.0))                                     \
   X(rsqrt, "RsqrtBackward0", 0, 1, T(1) / std::sqrt(v), v.rsqrt(), g * (out * out * out) * -0.5)              \
   X(sin, "SinBackward0", 1, 0, std::sin(v), v.sin(), g * cos(x))                                              \
   X(cos, "CosBackward0", 1, 0, std::cos(v), v.cos(), g * -sin(x))                                             \
@@ -115,6 +115,14 @@ bool is_wrapped(const Tensor& t) { return t.defined() && t.impl()->wrapped_numbe
   X(erf, "ErfBackward0", 1, 0, std::erf(v), EMBER_EACH(std::erf(v)), g * exp(-(x * x)) * kTwoOverSqrtPi)     \
   X(erfc, "ErfcBackward0", 1, 0, std::erfc(v), EMBER_EACH(std::erfc(v)), g * exp(-(x * x)) * -kTwoOverSqrtPi) \
   X(reciprocal, "ReciprocalBackward0", 0, 1, T(1) / v, v.inverse(), -g * (out * out))
+
+// Eigen's float exp is fast and accurate; its double exp clamps the input (exp(-inf) != 0), so
+// float64 uses std::exp.
+template <typename A>
+static auto exp_array(const A& v) {
+  if constexpr (std::is_same_v<typename A::Scalar, float>) return v.exp();
+  else return v.unaryExpr([](typename A::Scalar s) { return std::exp(s); });
+}
 
 // Fused backward of the hot activations; under create_graph the composite (differentiable) form.
 static Tensor tanh_backward(const Tensor& g, const Tensor& out) {
@@ -279,12 +287,12 @@ Tensor frac(const Tensor& x) { return frac_impl(x, Tensor()); }
 Tensor& frac_(Tensor& x) { return inplace_apply(x, {}, x.dtype(), false, frac_impl); }
 
 // ---- relu ------------------------------------------------------------------------------------
-// grad * (out > 0): one fused pass, or the composite form under create_graph.
+// out <= 0 ? 0 : grad (torch's threshold_backward): one fused pass, or composite under create_graph.
 static Tensor threshold_backward(const Tensor& g, const Tensor& out) {
-  if (grad_enabled()) return g * gt(out, zero_scalar());
+  if (grad_enabled()) return where(le(out, zero_scalar()), zero_scalar(), g);
   return binary_apply(g, out, g.dtype(), [](auto tag) {
     using T = decltype(tag);
-    return [](T gv, T ov) { return ov > T(0) ? gv : T(0); };
+    return [](T gv, T ov) { return ov <= T(0) ? T(0) : gv; };
   });
 }
 
@@ -292,7 +300,7 @@ static Tensor relu_impl(const Tensor& x, Tensor out) {
   if (x.dtype() == DType::Bool) throw Error("Boolean inputs not supported for relu");
   out = unary_apply(x, x.dtype(), [](auto tag) {
     using T = decltype(tag);
-    return [](T v) { return v > T(0) ? v : T(0); };
+    return [](T v) { return v < T(0) ? T(0) : v; };  // keeps -0. and NaN, as torch
   }, out);
   if (any_requires_grad({&x}))
     record_function("ReluBackward0", {x}, {&out},
@@ -400,6 +408,7 @@ Tensor& add_(Tensor& a, const Tensor& b, const Scalar& alpha) {
                        [&](const Tensor& s, const Tensor& o) { return add_sub_impl(s, b, alpha, false, o); });
 }
 Tensor& sub_(Tensor& a, const Tensor& b, const Scalar& alpha) {
+  check_sub(a, b);
   return inplace_apply(a, {&b}, result_type({a, b}), false,
                        [&](const Tensor& s, const Tensor& o) { return add_sub_impl(s, b, alpha, true, o); });
 }
@@ -482,12 +491,7 @@ static Tensor div_rounding_impl(const Tensor& a, const Tensor& b, bool floor_mod
   zero.check();
   if (any_requires_grad({&a, &b})) {
     if (node)
-      record_function(node, {a, b}, {&out}, [](const GradList& g, FunctionNode& self) {
-        GradList r(2);
-        for (int i = 0; i < 2; ++i)
-          if (self.needs_grad(i)) r[i] = zeros_like(g[0]);
-        return r;
-      });
+      record_function(node, {a, b}, {&out}, zero_grads_for({InputMeta(a), InputMeta(b)}));
     else  // floor_divide has no derivative in torch
       record_function("NotImplemented", {a, b}, {&out}, [](const GradList&, FunctionNode&) -> GradList {
         throw Error("derivative for aten::floor_divide is not implemented");
@@ -582,8 +586,18 @@ Tensor& fmod_(Tensor& a, const Tensor& b) {
 
 // ---- pow -----------------------------------------------------------------------------------------
 // A Python-number exponent takes torch's fast paths (x*x, sqrt, ...), so results match bit for bit.
-static Tensor pow_scalar_kernel(const Tensor& a, const Scalar& e, DType dt, Tensor out) {
+static void check_integer_pow(DType dt, const Scalar& e) {
   if (!is_floating(dt) && !e.is_floating() && e.i < 0) throw Error("Integers to negative integer powers are not allowed.");
+}
+
+static Scalar scalar_of(const Tensor& wrapped) {
+  if (is_floating(wrapped.dtype())) return Scalar(wrapped.item<double>());
+  if (wrapped.dtype() == DType::Bool) return Scalar(wrapped.item<bool>());
+  return Scalar(wrapped.item<int64_t>());
+}
+
+static Tensor pow_scalar_kernel(const Tensor& a, const Scalar& e, DType dt, Tensor out) {
+  check_integer_pow(dt, e);
   return unary_apply(a, dt, [&](auto tag) {
     using T = decltype(tag);
     if constexpr (is_fp_v<T>) {
@@ -611,8 +625,7 @@ static Tensor pow_impl(const Tensor& a, const Tensor& b, Tensor out) {
   DType dt = result_type({a, b});
   bool scalar_exp = is_wrapped(b) && !is_wrapped(a);
   if (scalar_exp) {
-    Scalar e = is_floating(b.dtype()) ? Scalar(b.item<double>())
-                                      : (b.dtype() == DType::Bool ? Scalar(b.item<bool>()) : Scalar(b.item<int64_t>()));
+    Scalar e = scalar_of(b);
     out = pow_scalar_kernel(a, e, dt, out);
     if (any_requires_grad({&a}))
       record_function("PowBackward0", {a, b}, {&out},
@@ -653,6 +666,7 @@ static Tensor pow_impl(const Tensor& a, const Tensor& b, Tensor out) {
 }
 Tensor pow(const Tensor& a, const Tensor& b) { return pow_impl(a, b, Tensor()); }
 Tensor& pow_(Tensor& a, const Tensor& b) {
+  if (is_wrapped(b)) check_integer_pow(result_type({a, b}), scalar_of(b));  // reported before the cast check
   return inplace_apply(a, {&b}, result_type({a, b}), true,
                        [&](const Tensor& s, const Tensor& o) { return pow_impl(s, b, o); });
 }
@@ -799,12 +813,16 @@ EMBER_BITWISE_OPS(EMBER_DEFINE_BITWISE)
 // ============================================================================================
 // Bounds are optional (undefined tensors); Python numbers arrive as wrapped scalars and take the
 // scalar form (ClampBackward1, gradient for x only), tensors the tensor form (ClampBackward0).
-static Tensor clamp_impl(const Tensor& x, const Tensor& lo, const Tensor& hi, Tensor out) {
+enum class ClampKind { Clamp, Min, Max };  // which function was called: it names the node, as torch
+
+static Tensor clamp_impl(const Tensor& x, const Tensor& lo, const Tensor& hi, ClampKind kind, Tensor out) {
   if (!lo.defined() && !hi.defined()) throw Error("torch.clamp: At least one of 'min' or 'max' must not be None");
   bool scalar_bounds = (!lo.defined() || is_wrapped(lo)) && (!hi.defined() || is_wrapped(hi));
   DType dt = result_type({x, lo, hi});
-  if (dt == DType::Bool) not_implemented_for(scalar_bounds ? "clamp_scalar_cpu" : "clamp_cpu", dt);
   bool has_lo = lo.defined(), has_hi = hi.defined();
+  if (dt == DType::Bool && scalar_bounds)  // one tensor bound is maximum/minimum, which bool has
+    not_implemented_for(has_lo && has_hi ? "clamp_scalar_cpu" : (has_lo ? "clamp_min_scalar_cpu" : "clamp_max_scalar_cpu"), dt);
+  if (dt == DType::Bool && has_lo && has_hi) not_implemented_for("clamp_cpu", dt);
   Tensor l = has_lo ? lo : zero_scalar(), h = has_hi ? hi : zero_scalar();
   out = ternary_apply(x, l, h, dt, [&](auto tag) {
     using T = decltype(tag);
@@ -815,9 +833,9 @@ static Tensor clamp_impl(const Tensor& x, const Tensor& lo, const Tensor& hi, Te
     };
   }, out);
   if (!any_requires_grad({&x, &lo, &hi})) return out;
-  const char* node = has_lo && has_hi ? (scalar_bounds ? "ClampBackward1" : "ClampBackward0")
-                     : has_lo         ? (scalar_bounds ? "ClampMinBackward0" : "ClampMinBackward1")
-                                      : (scalar_bounds ? "ClampMaxBackward0" : "ClampMaxBackward1");
+  const char* node = kind == ClampKind::Clamp ? (scalar_bounds ? "ClampBackward1" : "ClampBackward0")
+                     : kind == ClampKind::Min ? (scalar_bounds ? "ClampMinBackward0" : "ClampMinBackward1")
+                                              : (scalar_bounds ? "ClampMaxBackward0" : "ClampMaxBackward1");
   record_function(node, {x, lo, hi}, {&out},
                   [mx = InputMeta(x), ml = InputMeta(l), mh = InputMeta(h), has_lo, has_hi](const GradList& gs, FunctionNode& self) {
                     const Tensor& g = gs[0];
@@ -840,18 +858,20 @@ static Tensor clamp_impl(const Tensor& x, const Tensor& lo, const Tensor& hi, Te
                   {{x, false}, {l, false}, {h, false}});
   return out;
 }
-static DType clamp_result(const Tensor& x, const Tensor& lo, const Tensor& hi) { return result_type({x, lo, hi}); }
 
-Tensor clamp(const Tensor& x, const Tensor& min, const Tensor& max) { return clamp_impl(x, min, max, Tensor()); }
-Tensor clamp_min(const Tensor& x, const Tensor& min) { return clamp_impl(x, min, Tensor(), Tensor()); }
-Tensor clamp_max(const Tensor& x, const Tensor& max) { return clamp_impl(x, Tensor(), max, Tensor()); }
-Tensor& clamp_(Tensor& x, const Tensor& min, const Tensor& max) {
-  if (!min.defined() && !max.defined()) throw Error("torch.clamp: At least one of 'min' or 'max' must not be None");
-  return inplace_apply(x, {&min, &max}, clamp_result(x, min, max), true,
-                       [&](const Tensor& s, const Tensor& o) { return clamp_impl(s, min, max, o); });
+Tensor clamp(const Tensor& x, const Tensor& min, const Tensor& max) {
+  return clamp_impl(x, min, max, ClampKind::Clamp, Tensor());
 }
-Tensor& clamp_min_(Tensor& x, const Tensor& min) { return clamp_(x, min, Tensor()); }
-Tensor& clamp_max_(Tensor& x, const Tensor& max) { return clamp_(x, Tensor(), max); }
+Tensor clamp_min(const Tensor& x, const Tensor& min) { return clamp_impl(x, min, Tensor(), ClampKind::Min, Tensor()); }
+Tensor clamp_max(const Tensor& x, const Tensor& max) { return clamp_impl(x, Tensor(), max, ClampKind::Max, Tensor()); }
+static Tensor& clamp_inplace(Tensor& x, const Tensor& min, const Tensor& max, ClampKind kind) {
+  if (!min.defined() && !max.defined()) throw Error("torch.clamp: At least one of 'min' or 'max' must not be None");
+  return inplace_apply(x, {&min, &max}, result_type({x, min, max}), true,
+                       [&](const Tensor& s, const Tensor& o) { return clamp_impl(s, min, max, kind, o); });
+}
+Tensor& clamp_(Tensor& x, const Tensor& min, const Tensor& max) { return clamp_inplace(x, min, max, ClampKind::Clamp); }
+Tensor& clamp_min_(Tensor& x, const Tensor& min) { return clamp_inplace(x, min, Tensor(), ClampKind::Min); }
+Tensor& clamp_max_(Tensor& x, const Tensor& max) { return clamp_inplace(x, Tensor(), max, ClampKind::Max); }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   if (cond.dtype() != DType::Bool && cond.dtype() != DType::UInt8)

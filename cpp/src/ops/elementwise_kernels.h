@@ -165,12 +165,24 @@ Tensor ternary_apply(const Tensor& a, const Tensor& b, const Tensor& c, DType co
 }
 
 // ---- in-place ops ----------------------------------------------------------------------------
+// Zero gradients for every input of a node that records no real derivative.
+inline FunctionNode::BackwardFn zero_grads_for(std::vector<InputMeta> inputs) {
+  return [inputs = std::move(inputs)](const GradList&, FunctionNode& self) {
+    GradList r(inputs.size());
+    for (size_t i = 0; i < inputs.size(); ++i)
+      if (self.needs_grad(i)) r[i] = zeros(inputs[i].shape, inputs[i].dtype);
+    return r;
+  };
+}
+
 // Every in-place op runs its out-of-place version `op(src, out)`, which computes the result from
-// `src` and writes it into `out` when `out` is defined. Without autograd the result goes straight
-// into self (when its dtype is self's). With autograd the op runs out of place, on a clone of
-// self when its backward needs self's old value (`saves_self`), the result is copied into self,
-// and self takes over the result's history (torch's rebase_history). A non-differentiable op
-// (comparisons) on a tensor that requires grad records `zero_node`, which passes zero gradients.
+// `src` and writes it into `out` when `out` is defined. When the result has self's dtype it is
+// written straight into self: the version is bumped first, so a node that saves its output saves
+// self at the new version (a later in-place change of self is then caught in backward, as in
+// torch), and `src` is a clone of self when the op's backward needs self's old value
+// (`saves_self`). Otherwise (e.g. a float64 result stored into float32 self) the result is
+// computed out of place, copied into self, and self takes over the result's history. A
+// non-differentiable op (comparisons) on a tensor that requires grad records `zero_node`.
 template <typename Op>
 Tensor& inplace_apply(Tensor& self, std::initializer_list<const Tensor*> others, DType result_dt, bool saves_self,
                       const Op& op, const char* zero_node = "NotImplemented") {
@@ -186,29 +198,29 @@ Tensor& inplace_apply(Tensor& self, std::initializer_list<const Tensor*> others,
   if (shape != self.sizes())
     throw Error(str_cat("output with shape ", shape_str(self.sizes()), " doesn't match the broadcast shape ",
                         shape_str(shape)));
-  if (!rg) {
-    Tensor r = op(self, result_dt == self.dtype() ? self : Tensor());
-    if (r.is_same(self)) {
-      self.bump_version();
-    } else {
-      NoGradGuard ng;
-      copy_(self, r);
-    }
+  if (result_dt == self.dtype()) {
+    Tensor src = rg && saves_self ? clone(self) : self;
+    self.bump_version();
+    op(src, self);
     return self;
   }
-  Tensor r = op(saves_self ? clone(self) : self, Tensor());
+  Tensor r = op(rg && saves_self ? clone(self) : self, Tensor());
   {
     NoGradGuard ng;
     copy_(self, r);
   }
+  if (!rg) return self;
   if (r.requires_grad()) {
     AutogradMeta& m = self.impl()->meta();
     m.grad_fn = r.grad_fn();
     m.output_nr = r.output_nr();
     m.requires_grad = true;
-  } else if (self.requires_grad()) {
-    record_function(zero_node, {self}, {&self},
-                    [](const GradList& g, FunctionNode&) { return GradList{zeros_like(g[0])}; });
+  } else if (is_floating(self.dtype())) {
+    std::vector<Tensor> inputs{self};
+    std::vector<InputMeta> metas{InputMeta(self)};
+    for (auto* o : others)
+      if (o->defined()) { inputs.push_back(*o); metas.emplace_back(*o); }
+    record_function(zero_node, inputs, {&self}, zero_grads_for(std::move(metas)));
   }
   return self;
 }
