@@ -13,12 +13,15 @@ using UnaryInplaceFn = Tensor& (*)(Tensor&);
 using BinaryFn = Tensor (*)(const Tensor&, const Tensor&);
 using BinaryInplaceFn = Tensor& (*)(Tensor&, const Tensor&);
 
-// ember.name(input), Tensor.name() and, when given, Tensor.name_().
+// ember.name(input), Tensor.name() and, when given, Tensor.name_() and (where torch has it,
+// `module_inplace`) ember.name_(input).
 void def_unary(py::module_& m, const char* name, UnaryFn fn, const char* inplace_name = nullptr,
-               UnaryInplaceFn inplace = nullptr) {
+               UnaryInplaceFn inplace = nullptr, bool module_inplace = true) {
   m.def(name, fn, py::arg("input"));
   def_tensor_method(name, fn);
-  if (inplace) def_tensor_method(inplace_name, inplace);
+  if (!inplace) return;
+  def_tensor_method(inplace_name, inplace);
+  if (module_inplace) m.def(inplace_name, inplace, py::arg("input"));
 }
 
 // ember.name(input, other) and Tensor.name(other); either operand may be a Python number.
@@ -135,8 +138,8 @@ void init_elementwise(py::module_& m) {
   def_unary(m, "negative", &ember::neg, "negative_", &ember::neg_);
   def_unary(m, "positive", &ember::positive);
   def_unary(m, "abs", &ember::abs, "abs_", &ember::abs_);
-  def_unary(m, "absolute", &ember::abs, "absolute_", &ember::abs_);
-  def_unary(m, "sign", &ember::sign, "sign_", &ember::sign_);
+  def_unary(m, "absolute", &ember::abs, "absolute_", &ember::abs_, false);
+  def_unary(m, "sign", &ember::sign, "sign_", &ember::sign_, false);
   def_unary(m, "floor", &ember::floor, "floor_", &ember::floor_);
   def_unary(m, "ceil", &ember::ceil, "ceil_", &ember::ceil_);
   def_unary(m, "trunc", &ember::trunc, "trunc_", &ember::trunc_);
@@ -144,10 +147,10 @@ void init_elementwise(py::module_& m) {
   def_unary(m, "frac", &ember::frac, "frac_", &ember::frac_);
   def_unary(m, "square", &ember::square, "square_", &ember::square_);
   def_unary(m, "relu", &ember::relu, "relu_", &ember::relu_);
-  m.def("relu_", &ember::relu_, py::arg("input"));
   m.def("round", &ember::round, py::arg("input"), py::kw_only(), py::arg("decimals") = 0);
   def_tensor_method("round", &ember::round, py::kw_only(), py::arg("decimals") = 0);
   def_tensor_method("round_", &ember::round_, py::kw_only(), py::arg("decimals") = 0);
+  m.def("round_", &ember::round_, py::arg("input"), py::kw_only(), py::arg("decimals") = 0);
 #define EMBER_BIND_UNARY_FLOAT(op) def_unary(m, #op, &ember::op, #op "_", &ember::op##_);
   EMBER_BIND_UNARY_FLOAT(exp) EMBER_BIND_UNARY_FLOAT(exp2) EMBER_BIND_UNARY_FLOAT(expm1)
   EMBER_BIND_UNARY_FLOAT(log) EMBER_BIND_UNARY_FLOAT(log2) EMBER_BIND_UNARY_FLOAT(log10)
@@ -162,9 +165,6 @@ void init_elementwise(py::module_& m) {
   def_unary(m, "arcsin", &ember::asin, "arcsin_", &ember::asin_);
   def_unary(m, "arccos", &ember::acos, "arccos_", &ember::acos_);
   def_unary(m, "arctan", &ember::atan, "arctan_", &ember::atan_);
-  m.def("sigmoid_", &ember::sigmoid_, py::arg("input"));
-  m.def("tanh_", &ember::tanh_, py::arg("input"));
-  m.def("exp_", &ember::exp_, py::arg("input"));
 
   // ---- clamp, where, lerp, addcmul, addcdiv
   for (const char* name : {"clamp", "clip"}) {
@@ -176,9 +176,11 @@ void init_elementwise(py::module_& m) {
     }, py::arg("min") = py::none(), py::arg("max") = py::none());
   }
   for (const char* name : {"clamp_", "clip_"}) {
-    def_tensor_method(name, [name](Tensor& x, py::handle lo, py::handle hi) -> Tensor& {
+    auto fn = [name](Tensor& x, py::handle lo, py::handle hi) -> Tensor& {
       return ember::clamp_(x, optional_operand(lo, name), optional_operand(hi, name));
-    }, py::arg("min") = py::none(), py::arg("max") = py::none());
+    };
+    def_tensor_method(name, fn, py::arg("min") = py::none(), py::arg("max") = py::none());
+    m.def(name, fn, py::arg("input"), py::arg("min") = py::none(), py::arg("max") = py::none());
   }
   m.def("clamp_min", [](const Tensor& x, py::handle lo) { return ember::clamp_min(x, operand_or_throw(lo, "clamp_min")); },
         py::arg("input"), py::arg("min"));
@@ -188,10 +190,12 @@ void init_elementwise(py::module_& m) {
                     py::arg("min"));
   def_tensor_method("clamp_max", [](const Tensor& x, py::handle hi) { return ember::clamp_max(x, operand_or_throw(hi, "clamp_max")); },
                     py::arg("max"));
-  def_tensor_method("clamp_min_", [](Tensor& x, py::handle lo) -> Tensor& { return ember::clamp_min_(x, operand_or_throw(lo, "clamp_min_")); },
-                    py::arg("min"));
-  def_tensor_method("clamp_max_", [](Tensor& x, py::handle hi) -> Tensor& { return ember::clamp_max_(x, operand_or_throw(hi, "clamp_max_")); },
-                    py::arg("max"));
+  auto clamp_min_fn = [](Tensor& x, py::handle lo) -> Tensor& { return ember::clamp_min_(x, operand_or_throw(lo, "clamp_min_")); };
+  auto clamp_max_fn = [](Tensor& x, py::handle hi) -> Tensor& { return ember::clamp_max_(x, operand_or_throw(hi, "clamp_max_")); };
+  def_tensor_method("clamp_min_", clamp_min_fn, py::arg("min"));
+  def_tensor_method("clamp_max_", clamp_max_fn, py::arg("max"));
+  m.def("clamp_min_", clamp_min_fn, py::arg("input"), py::arg("min"));
+  m.def("clamp_max_", clamp_max_fn, py::arg("input"), py::arg("max"));
 
   m.def("where", [](const Tensor& cond, py::handle a, py::handle b) {
     return ember::where(cond, operand_or_throw(a, "where"), operand_or_throw(b, "where"));
@@ -238,13 +242,13 @@ void init_elementwise(py::module_& m) {
   def_binary_tensors(m, "logical_and", &ember::logical_and, "logical_and_", &ember::logical_and_);
   def_binary_tensors(m, "logical_or", &ember::logical_or, "logical_or_", &ember::logical_or_);
   def_binary_tensors(m, "logical_xor", &ember::logical_xor, "logical_xor_", &ember::logical_xor_);
-  def_unary(m, "logical_not", &ember::logical_not, "logical_not_", &ember::logical_not_);
+  def_unary(m, "logical_not", &ember::logical_not, "logical_not_", &ember::logical_not_, false);
   def_binary(m, "bitwise_and", &ember::bitwise_and, "bitwise_and_", &ember::bitwise_and_);
   def_binary(m, "bitwise_or", &ember::bitwise_or, "bitwise_or_", &ember::bitwise_or_);
   def_binary(m, "bitwise_xor", &ember::bitwise_xor, "bitwise_xor_", &ember::bitwise_xor_);
   def_binary(m, "bitwise_left_shift", &ember::bitwise_left_shift, "bitwise_left_shift_", &ember::bitwise_left_shift_);
   def_binary(m, "bitwise_right_shift", &ember::bitwise_right_shift, "bitwise_right_shift_", &ember::bitwise_right_shift_);
-  def_unary(m, "bitwise_not", &ember::bitwise_not, "bitwise_not_", &ember::bitwise_not_);
+  def_unary(m, "bitwise_not", &ember::bitwise_not, "bitwise_not_", &ember::bitwise_not_, false);
   def_unary(m, "isnan", &ember::isnan);
   def_unary(m, "isinf", &ember::isinf);
   def_unary(m, "isfinite", &ember::isfinite);

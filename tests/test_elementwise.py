@@ -82,6 +82,31 @@ def test_unary_inplace_autograd(name, domain):
     assert out[0].grad_fn.name() == fn(torch, torch.ones(1, requires_grad=True)).grad_fn.name()
 
 
+@pytest.mark.parametrize("name", [n for n, _ in UNARY_INPLACE if hasattr(torch, n + "_")])
+def test_unary_functional_inplace_forms(name):
+    domain = dict(UNARY)[name]
+    check(lambda lib, x: getattr(lib, name + "_")(x * 1), sample(domain, (3, 4)))
+
+
+API = ("add sub subtract rsub mul multiply div divide true_divide floor_divide remainder fmod pow atan2 arctan2 "
+       "maximum minimum fmax fmin neg negative positive abs absolute sign floor ceil trunc fix round frac square "
+       "relu exp exp2 expm1 log log2 log10 log1p sqrt rsqrt sin cos tan asin acos atan arcsin arccos arctan sinh "
+       "cosh tanh asinh acosh atanh sigmoid erf erfc reciprocal clamp clip clamp_min clamp_max where lerp addcmul "
+       "addcdiv eq ne lt le gt ge greater greater_equal less less_equal not_equal logical_and logical_or "
+       "logical_xor logical_not bitwise_and bitwise_or bitwise_xor bitwise_not bitwise_left_shift "
+       "bitwise_right_shift isnan isinf isfinite isclose allclose equal").split()
+
+
+@pytest.mark.parametrize("name", API)
+def test_api_surface_matches_torch(name):
+    """ember.op / Tensor.op / Tensor.op_ / ember.op_ exist exactly where torch has them."""
+    assert hasattr(ember, name)
+    for owner_e, owner_t in ((ember, torch), (ember.Tensor, torch.Tensor)):
+        for n in (name, name + "_"):
+            if hasattr(owner_t, n):
+                assert hasattr(owner_e, n), f"{owner_e.__name__}.{n} is missing"
+
+
 @pytest.mark.parametrize("name", UNARY_NAMES)
 @pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8, np.bool_])
 def test_unary_integer_and_bool_inputs(name, dtype):

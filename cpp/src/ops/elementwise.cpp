@@ -86,7 +86,8 @@ bool is_wrapped(const Tensor& t) { return t.defined() && t.impl()->wrapped_numbe
 // ============================================================================================
 // Unary floating ops: one table line each. Integer inputs compute in the default float dtype.
 // Columns: name, node, saves input x, saves output out, scalar formula of v (type T), Eigen array
-// formula (contiguous rows), gradient formula of g, x, out.
+// formula (contiguous rows; EMBER_EACH applies the scalar formula where Eigen has none or is
+// inexact), gradient formula of g, x, out.
 // ============================================================================================
 #define EMBER_EACH(expr) v.unaryExpr([](auto v) { using T = decltype(v); return static_cast<T>(expr); })
 #define EMBER_UNARY_FLOAT_OPS(X)                                                                             \
@@ -97,7 +98,7 @@ bool is_wrapped(const Tensor& t) { return t.defined() && t.impl()->wrapped_numbe
   X(log2, "Log2Backward0", 1, 0, std::log2(v), v.log2(), g / (x * kLn2))                                      \
   X(log10, "Log10Backward0", 1, 0, std::log10(v), v.log10(), g / (x * kLn10))                                 \
   X(log1p, "Log1PBackward0", 1, 0, std::log1p(v), v.log1p(), g / (x + 1.0))                                   \
-  X(sqrt, "SqrtBackward0", 0, 1, std::sqrt(v), EMBER_EACH(std::sqrt(v)), g / (out * 2.0))                                     \
+  X(sqrt, "SqrtBackward0", 0, 1, std::sqrt(v), EMBER_EACH(std::sqrt(v)), g / (out * 2.0))                    \
   X(rsqrt, "RsqrtBackward0", 0, 1, T(1) / std::sqrt(v), v.rsqrt(), g * (out * out * out) * -0.5)              \
   X(sin, "SinBackward0", 1, 0, std::sin(v), v.sin(), g * cos(x))                                              \
   X(cos, "CosBackward0", 1, 0, std::cos(v), v.cos(), g * -sin(x))                                             \
