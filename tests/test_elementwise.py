@@ -633,6 +633,17 @@ def test_inplace_broadcast_shape_error():
         ember.ones(3, 1).clamp_(ember.zeros(4))
 
 
+def test_inplace_memory_overlap_like_torch():
+    x = np.arange(9.0, dtype=np.float32).reshape(3, 3)
+    for fn in (lambda lib, y: y.add_(y), lambda lib, y: y.add_(y.t()), lambda lib, y: y.add_(y.t().t()),
+               lambda lib, y: y.mul_(y), lambda lib, y: y.clamp_(y.t(), y),
+               lambda lib, y: y.reshape(1, 9).expand(3, 9).add_(1), lambda lib, y: y.t().exp_()):
+        behaves_like_torch(lambda lib, y: (fn(lib, y), y)[1], x)
+    with pytest.raises(RuntimeError, match="some elements of the input tensor and the written-to tensor refer to a single"):
+        y = ember.ones(3, 3)
+        y.add_(y.t())
+
+
 def test_inplace_mixed_dtype_computes_in_result_type():
     check(lambda lib, x, y: (x.clone().add_(y), x.clone().mul_(y), x.clone().sub_(y)),
           np.array([1.1, 2.2, 3.3], dtype=np.float32), np.array([1e-9 + 1, 2.0, 3.0], dtype=np.float64), grad=False)

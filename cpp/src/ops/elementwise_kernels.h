@@ -3,6 +3,7 @@
 // vectorises, exp/log/tanh included) over the strided iterator.
 #pragma once
 #include <Eigen/Core>
+#include <algorithm>
 #include <string>
 #include <type_traits>
 #include "../core/dispatch.h"
@@ -175,6 +176,42 @@ inline FunctionNode::BackwardFn zero_grads_for(std::vector<InputMeta> inputs) {
   };
 }
 
+// Some permutation of t's dims is contiguous (torch's is_non_overlapping_and_dense).
+inline bool non_overlapping_and_dense(const Tensor& t) {
+  std::vector<std::pair<int64_t, int64_t>> dims;  // (stride, size) of the dims that move
+  for (int64_t d = 0; d < t.dim(); ++d)
+    if (t.sizes()[d] != 1) dims.emplace_back(t.strides()[d], t.sizes()[d]);
+  std::sort(dims.begin(), dims.end());
+  int64_t expected = 1;
+  for (auto& [stride, size] : dims) {
+    if (stride != expected) return false;
+    expected *= size;
+  }
+  return true;
+}
+
+// Writing into `self` while reading `other` is refused where torch refuses it: self has elements
+// sharing memory (an expanded tensor), or other overlaps self's memory without being self's exact
+// layout (x.add_(x.t()), x.add_(x[0])); results would depend on the loop order.
+inline void check_no_overlap(const Tensor& self, std::initializer_list<const Tensor*> others) {
+  for (int64_t d = 0; d < self.dim(); ++d)
+    if (self.strides()[d] == 0 && self.sizes()[d] > 1)
+      throw Error("unsupported operation: more than one element of the written-to tensor refers to a single memory "
+                  "location. Please clone() the tensor before performing the operation.");
+  if (self.numel() == 0 || !non_overlapping_and_dense(self)) return;
+  const char* s_begin = static_cast<const char*>(self.data_ptr());
+  const char* s_end = s_begin + self.numel() * static_cast<int64_t>(self.element_size());
+  for (auto* o : others) {
+    if (!o->defined() || o->storage() != self.storage() || o->numel() == 0 || !non_overlapping_and_dense(*o)) continue;
+    const char* o_begin = static_cast<const char*>(o->data_ptr());
+    const char* o_end = o_begin + o->numel() * static_cast<int64_t>(o->element_size());
+    bool full = o_begin == s_begin && o_end == s_end && o->strides() == self.strides();
+    if (!full && o_begin < s_end && s_begin < o_end)
+      throw Error("unsupported operation: some elements of the input tensor and the written-to tensor refer to a "
+                  "single memory location. Please clone() the tensor before performing the operation.");
+  }
+}
+
 // Every in-place op runs its out-of-place version `op(src, out)`, which computes the result from
 // `src` and writes it into `out` when `out` is defined. When the result has self's dtype it is
 // written straight into self: the version is bumped first, so a node that saves its output saves
@@ -198,6 +235,7 @@ Tensor& inplace_apply(Tensor& self, std::initializer_list<const Tensor*> others,
   if (shape != self.sizes())
     throw Error(str_cat("output with shape ", shape_str(self.sizes()), " doesn't match the broadcast shape ",
                         shape_str(shape)));
+  check_no_overlap(self, others);
   if (result_dt == self.dtype()) {
     Tensor src = rg && saves_self ? clone(self) : self;
     self.bump_version();
