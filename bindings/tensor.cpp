@@ -191,8 +191,48 @@ void init_tensor(py::module_& m) {
       .def("__rtruediv__", [](const Tensor& a, py::handle b) { return binary_operator(a, b, [](const Tensor& x, const Tensor& y) { return ember::div(y, x); }); })
       .def("__neg__", [](const Tensor& a) { return ember::neg(a); })
       .def("__iadd__", [](Tensor& a, py::handle b) { Tensor o = operand_or_throw(b, "add_"); return ember::add_(a, o); })
-      .def("__isub__", [](Tensor& a, py::handle b) { Tensor o = operand_or_throw(b, "sub_"); return ember::add_(a, o, Scalar(int64_t(-1))); })
+      .def("__isub__", [](Tensor& a, py::handle b) { Tensor o = operand_or_throw(b, "sub_"); return ember::sub_(a, o); })
       .def("__imul__", [](Tensor& a, py::handle b) { Tensor o = operand_or_throw(b, "mul_"); return ember::mul_(a, o); });
+  // The remaining operators: op(self, other), reflected op(other, self), in place op_(self, other).
+  using BinaryFn = Tensor (*)(const Tensor&, const Tensor&);
+  using InplaceFn = Tensor& (*)(Tensor&, const Tensor&);
+  struct BinaryOperator { const char *name, *rname, *iname; BinaryFn fn; InplaceFn inplace; };
+  static const BinaryOperator binary_operators[] = {
+      {"__floordiv__", "__rfloordiv__", "__ifloordiv__", &ember::floor_divide, &ember::floor_divide_},
+      {"__mod__", "__rmod__", "__imod__", &ember::remainder, &ember::remainder_},
+      {"__pow__", "__rpow__", "__ipow__", &ember::pow, &ember::pow_},
+      {"__and__", "__rand__", "__iand__", &ember::bitwise_and, &ember::bitwise_and_},
+      {"__or__", "__ror__", "__ior__", &ember::bitwise_or, &ember::bitwise_or_},
+      {"__xor__", "__rxor__", "__ixor__", &ember::bitwise_xor, &ember::bitwise_xor_},
+      {"__lshift__", "__rlshift__", "__ilshift__", &ember::bitwise_left_shift, &ember::bitwise_left_shift_},
+      {"__rshift__", "__rrshift__", "__irshift__", &ember::bitwise_right_shift, &ember::bitwise_right_shift_},
+      {"__eq__", nullptr, nullptr, &ember::eq, nullptr},
+      {"__ne__", nullptr, nullptr, &ember::ne, nullptr},
+      {"__lt__", nullptr, nullptr, &ember::lt, nullptr},
+      {"__le__", nullptr, nullptr, &ember::le, nullptr},
+      {"__gt__", nullptr, nullptr, &ember::gt, nullptr},
+      {"__ge__", nullptr, nullptr, &ember::ge, nullptr},
+  };
+  for (const auto& op : binary_operators) {
+    BinaryFn fn = op.fn;
+    cls.def(op.name, [fn](const Tensor& a, py::handle b) { return binary_operator(a, b, fn); });
+    if (op.rname)
+      cls.def(op.rname, [fn](const Tensor& a, py::handle b) {
+        return binary_operator(a, b, [fn](const Tensor& x, const Tensor& y) { return fn(y, x); });
+      });
+    if (op.iname)
+      cls.def(op.iname, [inplace = op.inplace, name = op.iname](Tensor& a, py::handle b) -> Tensor& {
+        return inplace(a, operand_or_throw(b, name));
+      });
+  }
+  cls.def("__itruediv__", [](Tensor& a, py::handle b) -> Tensor& { return ember::div_(a, operand_or_throw(b, "div_")); })
+      .def("__abs__", [](const Tensor& a) { return ember::abs(a); })
+      .def("__pos__", [](const Tensor& a) { return ember::positive(a); })
+      .def("__invert__", [](const Tensor& a) {
+        if (is_floating(a.dtype()))
+          throw py::type_error("~ (operator.invert) is only implemented on integer and Boolean-type tensors");
+        return ember::bitwise_not(a);
+      });
 }
 
 }  // namespace ember_py
