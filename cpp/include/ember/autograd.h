@@ -58,7 +58,10 @@ struct EMBER_API Node : std::enable_shared_from_this<Node> {
   std::vector<std::pair<uint32_t, std::function<void(const Tensor&)>>> retain_grad_hooks;
   std::vector<Shape> output_shapes;   // so missing gradients can be materialised as zeros
   std::vector<DType> output_dtypes;
-  bool released = false;
+  // Whether missing gradients of multi-output nodes are passed to apply() as zeros (true) or as
+  // undefined tensors (ctx.set_materialize_grads(False)).
+  bool materialize_grads = true;
+  bool released = false;  // saved tensors freed by a backward without retain_graph
 };
 
 // A Node whose backward is a closure: ops write `[saved...](const GradList& g) { ... }`.
@@ -71,21 +74,21 @@ struct EMBER_API FunctionNode : Node {
   // Saved tensors, unpacked in backward with self.saved(i).
   std::vector<SavedTensor> saved_tensors;
   Tensor saved(size_t i) { return saved_tensors.at(i).unpack(shared_from_this()); }
-  // Set for nodes whose missing output gradients must be passed as undefined tensors.
-  bool materialize_grads = true;
 
  private:
   std::string name_;
   BackwardFn fn_;
 };
 
-// Accumulates into a leaf's .grad.
+// Accumulates into a leaf's .grad (the leaf's tensor hooks are run by the engine before).
+// The leaf holds its accumulator weakly and the accumulator holds the leaf strongly, so a
+// leaf stays alive while a graph that uses it does (as torch's AccumulateGrad.variable).
 struct EMBER_API AccumulateGrad : Node {
-  explicit AccumulateGrad(std::shared_ptr<TensorImpl> leaf) : leaf(std::move(leaf)) {}
+  explicit AccumulateGrad(std::shared_ptr<TensorImpl> leaf);
   GradList apply(GradList&& grads) override;
   std::string name() const override { return "AccumulateGrad"; }
-  std::weak_ptr<TensorImpl> leaf;  // weak: the leaf owns its accumulator, not the reverse
-  std::shared_ptr<TensorImpl> leaf_strong;  // kept while a graph uses the leaf
+  std::weak_ptr<TensorImpl> leaf;
+  std::shared_ptr<TensorImpl> leaf_strong;
 };
 
 // Grad mode (thread-local), as torch.is_grad_enabled / set_grad_enabled.
