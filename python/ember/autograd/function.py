@@ -237,7 +237,7 @@ def once_differentiable(fn):
                     o = outs[i] = o.detach()
                 diff.append(o)
         if diff:
-            _C._record_function("DelayedError", _delayed_error_trampoline, tracked, diff, True, [], [])
+            _C._record_function("Error", _delayed_error_trampoline, tracked, diff, True, [], [])
         return tuple(outs) if is_tuple else outs[0]
 
     return wrapper
