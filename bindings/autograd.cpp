@@ -66,9 +66,14 @@ void init_autograd(py::module_& m) {
   m.def("_set_inference_mode", &ember::set_inference_mode);
 
   // roots and grads have the same length (a None gradient: implicit ones for one-element roots).
+  // With inputs: accumulate=False is autograd.grad, accumulate=True is backward(inputs=...).
   m.def("_run_backward",
         [](const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, bool retain_graph, bool create_graph,
            const std::vector<Tensor>& inputs, bool allow_unused, bool accumulate) {
+          if (!inputs.empty() && accumulate) {
+            ember::run_backward_into(roots, grads, retain_graph, create_graph, inputs);
+            return std::vector<Tensor>();
+          }
           return ember::run_backward(roots, grads, retain_graph, create_graph, inputs, allow_unused, accumulate);
         });
 

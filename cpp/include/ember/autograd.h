@@ -119,13 +119,19 @@ EMBER_API std::shared_ptr<FunctionNode> record_function(
 EMBER_API void rebase_history(Tensor& t, const std::shared_ptr<Node>& fn);
 EMBER_API void check_inplace(const Tensor& t);
 
-// Runs backward from `roots` with `grad_roots` (same length). When `inputs` is non-empty,
-// returns the gradients w.r.t. those tensors instead of accumulating into .grad
-// (torch.autograd.grad); `allow_unused` controls the error for unreachable inputs.
+// Runs backward from `roots` with `grad_roots` (same length; an undefined gradient means ones
+// for a one-element root). Without `inputs`, accumulates into the leaves' .grad (unless
+// `accumulate` is false). With `inputs`, returns the gradients w.r.t. those tensors instead,
+// running only the part of the graph that leads to them (torch.autograd.grad);
+// `allow_unused` controls the error for inputs that receive no gradient.
 EMBER_API std::vector<Tensor> run_backward(const std::vector<Tensor>& roots,
                                            const std::vector<Tensor>& grad_roots,
                                            bool retain_graph, bool create_graph,
                                            const std::vector<Tensor>& inputs = {},
                                            bool allow_unused = false, bool accumulate = true);
+// torch.autograd.backward(..., inputs=...): accumulates into the .grad of `inputs` only (leaves
+// and non-leaves), running only the part of the graph that leads to them.
+EMBER_API void run_backward_into(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_roots,
+                                 bool retain_graph, bool create_graph, const std::vector<Tensor>& inputs);
 
 }  // namespace ember

@@ -69,12 +69,24 @@ struct CompareSeq {
 
 }  // namespace
 
-std::vector<Tensor> run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_roots,
-                                 bool retain_graph, bool create_graph, const std::vector<Tensor>& inputs,
-                                 bool allow_unused, bool accumulate) {
+namespace {
+
+// What a graph task does with the gradients that reach leaves and requested inputs.
+enum class Target {
+  Leaves,         // .backward(): accumulate into every leaf's .grad
+  None,           // run the graph, accumulate nowhere
+  CaptureInputs,  // autograd.grad: return the inputs' gradients
+  IntoInputs,     // backward(inputs=...): accumulate into the inputs' .grad only
+};
+
+std::vector<Tensor> run_graph_task(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_roots,
+                                   bool retain_graph, bool create_graph, const std::vector<Tensor>& inputs,
+                                   bool allow_unused, Target target) {
+  const bool accumulate = target == Target::Leaves || target == Target::IntoInputs;
   if (roots.size() != grad_roots.size())
     throw Error(str_cat("backward: got ", roots.size(), " tensors and ", grad_roots.size(), " gradients"));
-  const bool capture_mode = !inputs.empty();
+  const bool capture_mode = target == Target::CaptureInputs || target == Target::IntoInputs;
+  if (capture_mode && inputs.empty()) throw Error("run_backward: `inputs` cannot be empty");
 
   // Root edges and their gradients (implicit ones for one-element roots, cast to the root dtype).
   std::vector<Edge> root_edges;
@@ -275,6 +287,20 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& roots, const std::ve
                             "desired behavior."));
   }
   return captured;
+}
+
+}  // namespace
+
+std::vector<Tensor> run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_roots,
+                                 bool retain_graph, bool create_graph, const std::vector<Tensor>& inputs,
+                                 bool allow_unused, bool accumulate) {
+  Target target = !inputs.empty() ? Target::CaptureInputs : accumulate ? Target::Leaves : Target::None;
+  return run_graph_task(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, target);
+}
+
+void run_backward_into(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_roots, bool retain_graph,
+                       bool create_graph, const std::vector<Tensor>& inputs) {
+  run_graph_task(roots, grad_roots, retain_graph, create_graph, inputs, true, Target::IntoInputs);
 }
 
 void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph) const {
