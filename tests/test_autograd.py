@@ -1121,3 +1121,67 @@ def test_backward_from_another_thread():
     t.start()
     t.join()
     assert out["grad"] == [2.0, 2.0, 2.0]
+
+
+# ---- random graphs: engine against torch ------------------------------------------------------------
+
+_OPS = [
+    ("add", 2, lambda lib, a, b: a + b),
+    ("mul", 2, lambda lib, a, b: a * b),
+    ("sub", 2, lambda lib, a, b: a - b * 0.5),
+    ("div", 2, lambda lib, a, b: a / (lib.exp(b) + 1)),
+    ("mm", 2, lambda lib, a, b: lib.mm(a, b) * 0.3),
+    ("tanh", 1, lambda lib, a: lib.tanh(a)),
+    ("exp", 1, lambda lib, a: lib.exp(a * 0.2)),
+    ("t", 1, lambda lib, a: a.t()),
+    ("bcast", 1, lambda lib, a: a.sum(0, keepdim=True) + a),
+    ("mean", 1, lambda lib, a: a.mean(1, keepdim=True).expand(3, 3) * a),
+]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_random_graphs_match_torch(data):
+    n_leaves = data.draw(st.integers(1, 3))
+    program = []
+    for k in range(data.draw(st.integers(1, 8))):
+        op = data.draw(st.integers(0, len(_OPS) - 1))
+        args = [data.draw(st.integers(0, n_leaves + k - 1)) for _ in range(_OPS[op][1])]
+        program.append((op, args, data.draw(st.booleans()), data.draw(st.sampled_from([None, 2.0, -1.0]))))
+    n_nodes = n_leaves + len(program)
+    roots = sorted(set(data.draw(st.lists(st.integers(0, n_nodes - 1), min_size=1, max_size=3))))
+    mode = data.draw(st.sampled_from(["backward", "grad", "backward_inputs"]))
+    wrt = sorted(set(data.draw(st.lists(st.integers(0, n_nodes - 1), min_size=1, max_size=3))))
+    leaves = [np.random.randn(3, 3) for _ in range(n_leaves)]
+    weights = [np.random.randn(3, 3) for _ in roots]
+
+    def run(lib):
+        nodes = [lib.tensor(a, requires_grad=True) for a in leaves]
+        for op, args, retain, hook in program:
+            out = _OPS[op][2](lib, *[nodes[i] for i in args])
+            if retain:
+                out.retain_grad()
+            if hook is not None:
+                out.register_hook(lambda g, h=hook: g * h)
+            nodes.append(out)
+        outs = [(nodes[r] * lib.tensor(w)).sum() for r, w in zip(roots, weights)]
+        result = None
+        if mode == "backward":
+            lib.autograd.backward(outs)
+        elif mode == "grad":
+            result = lib.autograd.grad(outs, [nodes[i] for i in wrt], allow_unused=True)
+        else:
+            lib.autograd.backward(outs, inputs=[nodes[i] for i in wrt])
+        grads = [getattr(t, "grad", None) if (t.is_leaf or t.retains_grad or mode == "backward_inputs") else None
+                 for t in nodes]
+        return result, grads
+
+    (re, ge), (rt, gt) = run(ember), run(torch)
+    for e, t in zip(re or (), rt or ()):
+        assert (e is None) == (t is None)
+        if e is not None:
+            assert_close(e, t)
+    for i, (e, t) in enumerate(zip(ge, gt)):
+        assert (e is None) == (t is None), f"node {i}"
+        if e is not None:
+            assert_close(e, t, msg=f"node {i}: ")

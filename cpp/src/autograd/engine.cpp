@@ -11,10 +11,11 @@
 //    decreasing sequence number (the most recently recorded op first; accumulators, whose
 //    gradient is then final, before everything); any order of ready nodes is valid.
 // 3. Running a node: call its tensor hooks per incoming slot (registration order; for leaves,
-//    the leaf's hooks), then retain_grad (which sees the hooked value), then capture the slots
-//    requested by autograd.grad, then apply() and add each result into the input buffer of the
-//    node its edge points to. A node that received no gradient at all is not applied: it only
-//    releases its dependencies, so that nodes below it that other paths feed become ready.
+//    the leaf's hooks), then retain_grad (which sees the hooked value); capture the slots
+//    requested by autograd.grad (after the hooks, or before them at a node that runs further,
+//    as torch does); then apply() and add each result into the input buffer of the node its
+//    edge points to. A node that received no gradient at all is not applied: it only releases
+//    its dependencies, so that nodes below it that other paths feed become ready.
 // 4. Without retain_graph, each applied node frees its saved tensors; a later backward that
 //    needs them gets torch's "backward through the graph a second time" error on unpack (nodes
 //    without saved tensors can be run again, as in torch).
@@ -37,14 +38,6 @@ void accumulate_into(Tensor& slot, const Tensor& g) {
   if (!g.defined()) return;
   if (!slot.defined()) slot = g;
   else slot = add(slot, g);
-}
-
-// .grad of a non-leaf (retain_grad, backward(inputs=[non_leaf])): a private copy, then sums.
-void accumulate_retained(const std::shared_ptr<TensorImpl>& impl, const Tensor& g) {
-  if (!impl || !g.defined()) return;
-  auto& m = impl->meta();
-  if (!m.grad || !m.grad->defined()) m.grad = std::make_shared<Tensor>(clone(g));
-  else *m.grad = add(*m.grad, g);
 }
 
 Tensor run_hook(const TensorHook& hook, const Tensor& g) {
@@ -213,6 +206,26 @@ std::vector<Tensor> run_graph_task(const std::vector<Tensor>& roots, const std::
     auto* acc = dynamic_cast<AccumulateGrad*>(n);
     if (any_grad) {
       if (grads.size() < n->num_outputs) grads.resize(n->num_outputs);
+      // Whether apply() runs: accumulators only where .grad is written (all leaves, or the
+      // requested ones for backward(inputs=...)); with inputs, other nodes only when something
+      // below them is needed.
+      auto cap = capture_mode ? captures.find(n) : captures.end();
+      bool run = true;
+      if (acc) {
+        run = accumulate && (!capture_mode || cap != captures.end());
+      } else if (capture_mode) {
+        run = false;
+        for (auto& e : n->next_edges)
+          if (e.fn && tasks[e.fn.get()].needed) { run = true; break; }
+      }
+      // autograd.grad captures the gradient after the tensor hooks, except at a node that runs
+      // further, where torch captures it before them (hooks then run as part of the node).
+      auto capture = [&] {
+        if (target != Target::CaptureInputs || cap == captures.end()) return;
+        for (auto& [nr, idx] : cap->second) accumulate_into(captured[idx], grads[nr]);
+      };
+      if (run && !acc) capture();
+
       // Tensor hooks (a leaf's live on the tensor, a non-leaf's on its grad_fn), then retain_grad.
       if (acc) {
         if (auto leaf = acc->leaf.lock(); leaf && leaf->autograd)
@@ -228,28 +241,7 @@ std::vector<Tensor> run_graph_task(const std::vector<Tensor>& roots, const std::
           if (grads[nr].defined()) hook(grads[nr]);
         }
       }
-
-      bool run = true;
-      if (capture_mode) {
-        auto cap = captures.find(n);
-        if (cap != captures.end()) {
-          for (auto& [nr, idx] : cap->second) {
-            if (!accumulate) accumulate_into(captured[idx], grads[nr]);
-            else if (!acc) accumulate_retained(inputs[idx].impl_ptr(), grads[nr]);
-          }
-        }
-        // Only accumulators of requested inputs run (backward(inputs=...)); other nodes only
-        // when something below them is needed.
-        if (acc) {
-          run = accumulate && cap != captures.end();
-        } else {
-          run = false;
-          for (auto& e : n->next_edges)
-            if (e.fn && tasks[e.fn.get()].needed) { run = true; break; }
-        }
-      } else if (acc) {
-        run = accumulate;
-      }
+      if (!run || acc) capture();
 
       if (run) {
         if (n->materialize_grads)
@@ -300,6 +292,9 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& roots, const std::ve
 
 void run_backward_into(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_roots, bool retain_graph,
                        bool create_graph, const std::vector<Tensor>& inputs) {
+  // As torch: a non-leaf input gets its .grad through retain_grad (which stays on afterwards).
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad() && !t.is_leaf()) Tensor(t).retain_grad();
   run_graph_task(roots, grad_roots, retain_graph, create_graph, inputs, true, Target::IntoInputs);
 }
 
