@@ -873,6 +873,9 @@ def test_gradcheck_passes_on_ops_and_function():
     assert ember.autograd.gradcheck(lambda x, k, z: (x * k * z, z * 2), (ember.tensor(rand(3), requires_grad=True),
                                                                           2.0, c))
     assert ember.autograd.gradgradcheck(lambda x, y: ember.tanh(ember.mm(x, y)), (a, b))
+    noncontig = ember.tensor(rand(4, 3)).t().detach().requires_grad_()
+    assert not noncontig.is_contiguous()
+    assert ember.autograd.gradcheck(lambda x: ember.tanh(x) * x, (noncontig,))
 
 
 def make_wrong_backward(lib):
@@ -1112,6 +1115,11 @@ def test_functional_vjp_jvp_hvp_jacobian_hessian():
     assert_close(ember.autograd.functional.hessian(se, xe), F.hessian(sT, xt))
     y = rand(2, 3)
     ye, yt = ember.tensor(y), torch.tensor(y)
+    # create_graph: the Hessian-vector product is itself differentiable.
+    we, wt = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    _, hve = ember.autograd.functional.hvp(se, we, ve, create_graph=True)
+    _, hvt = F.hvp(sT, wt, vt, create_graph=True)
+    assert_close(ember.autograd.grad(hve.sum(), we)[0], torch.autograd.grad(hvt.sum(), wt)[0])
     je = ember.autograd.functional.jacobian(lambda a, b: ember.mm(b, a.reshape(3, 1)), (xe, ye))
     jt = F.jacobian(lambda a, b: torch.mm(b, a.reshape(3, 1)), (xt, yt))
     for e, t in zip(je, jt):

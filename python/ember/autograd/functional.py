@@ -24,7 +24,7 @@ def _as_tuple(x, arg_name, fn_name):
 
 def _prepare(inputs, create_graph):
     # Fresh leaves (or, with create_graph, differentiable aliases) so gradients stop here.
-    return tuple(x.view_as(x) if create_graph and x.requires_grad else x.detach().requires_grad_(True)
+    return tuple(x.view(tuple(x.shape)) if create_graph and x.requires_grad else x.detach().requires_grad_(True)
                  for x in inputs)
 
 
