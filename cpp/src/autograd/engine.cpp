@@ -60,10 +60,6 @@ struct CompareSeq {
   bool operator()(Node* a, Node* b) const { return a->sequence_nr < b->sequence_nr; }
 };
 
-}  // namespace
-
-namespace {
-
 // What a graph task does with the gradients that reach leaves and requested inputs.
 enum class Target {
   Leaves,         // .backward(): accumulate into every leaf's .grad
