@@ -1049,9 +1049,9 @@ def _rss_bytes():
 
 def test_training_step_memory_does_not_grow():
     rng = np.random.default_rng(0)
-    x = ember.tensor(rng.standard_normal((64, 128)).astype(np.float32))
-    w1 = ember.tensor(rng.standard_normal((128, 128)).astype(np.float32) * 0.1, requires_grad=True)
-    w2 = ember.tensor(rng.standard_normal((128, 8)).astype(np.float32) * 0.1, requires_grad=True)
+    x = ember.tensor(rng.standard_normal((32, 64)).astype(np.float32))
+    w1 = ember.tensor(rng.standard_normal((64, 64)).astype(np.float32) * 0.1, requires_grad=True)
+    w2 = ember.tensor(rng.standard_normal((64, 8)).astype(np.float32) * 0.1, requires_grad=True)
 
     def step():
         h = ember.tanh(ember.mm(x, w1))
@@ -1073,7 +1073,7 @@ def test_training_step_memory_does_not_grow():
         step()
     gc.collect()
     grown = _rss_bytes() - before
-    # A leaked step keeps >64 KB of activations and gradients, or ~5 KB of graph nodes alone
+    # A leaked step keeps >16 KB of activations and gradients, or ~5 KB of graph nodes alone
     # when its saved tensors were freed (5 MB over 1000 steps); a steady state grows by ~0.
     assert grown < 3 * 2**20, f"RSS grew by {grown / 2**20:.1f} MiB over 1000 steps"
 
