@@ -98,12 +98,16 @@ void init_tensor(py::module_& m) {
              return py::int_(t.item<int64_t>());
            })
       .def("backward",
-           [](const Tensor& t, const Tensor& gradient, py::object retain_graph, bool create_graph) {
+           [](const Tensor& t, const Tensor& gradient, py::object retain_graph, bool create_graph, py::object inputs) {
              bool retain = retain_graph.is_none() ? create_graph : retain_graph.cast<bool>();
-             t.backward(gradient, retain, create_graph);
+             if (inputs.is_none()) return t.backward(gradient, retain, create_graph);
+             std::vector<Tensor> in = py::isinstance(inputs, tensor_class()) ? std::vector<Tensor>{inputs.cast<Tensor>()}
+                                                                              : inputs.cast<std::vector<Tensor>>();
+             if (in.empty()) throw ember::Error("`inputs` argument to `backward()` cannot be empty.");
+             ember::run_backward_into({t}, {gradient}, retain, create_graph, in);
            },
            py::arg("gradient") = py::none(), py::arg("retain_graph") = py::none(),
-           py::arg("create_graph") = false)
+           py::arg("create_graph") = false, py::arg("inputs") = py::none())
       .def("detach", [](const Tensor& t) { return ember::detach(t); })
       .def("detach_",
            [](Tensor& t) {

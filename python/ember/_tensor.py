@@ -27,14 +27,19 @@ class RemovableHandle:
 
 
 def _register_hook(self, hook):
+    """Registers ``hook(grad)`` (it may return a replacement gradient of the same shape)."""
     if not self.requires_grad:
         raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
     handle = RemovableHandle()
+    name = getattr(hook, "__name__", repr(hook))
 
     def call(grad):
-        if handle._enabled:
-            return hook(grad)
-        return None
+        if not handle._enabled:
+            return None
+        r = hook(grad)
+        if r is not None and tuple(r.shape) != tuple(grad.shape):
+            raise RuntimeError(f"hook '{name}' has changed the size of value")
+        return r
 
     self._register_hook_raw(call)
     return handle

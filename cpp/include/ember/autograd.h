@@ -58,7 +58,10 @@ struct EMBER_API Node : std::enable_shared_from_this<Node> {
   std::vector<std::pair<uint32_t, std::function<void(const Tensor&)>>> retain_grad_hooks;
   std::vector<Shape> output_shapes;   // so missing gradients can be materialised as zeros
   std::vector<DType> output_dtypes;
-  bool released = false;
+  // Whether missing gradients of multi-output nodes are passed to apply() as zeros (true) or as
+  // undefined tensors (ctx.set_materialize_grads(False)).
+  bool materialize_grads = true;
+  bool released = false;  // saved tensors freed by a backward without retain_graph
 };
 
 // A Node whose backward is a closure: ops write `[saved...](const GradList& g) { ... }`.
@@ -71,21 +74,21 @@ struct EMBER_API FunctionNode : Node {
   // Saved tensors, unpacked in backward with self.saved(i).
   std::vector<SavedTensor> saved_tensors;
   Tensor saved(size_t i) { return saved_tensors.at(i).unpack(shared_from_this()); }
-  // Set for nodes whose missing output gradients must be passed as undefined tensors.
-  bool materialize_grads = true;
 
  private:
   std::string name_;
   BackwardFn fn_;
 };
 
-// Accumulates into a leaf's .grad.
+// Accumulates into a leaf's .grad (the leaf's tensor hooks are run by the engine before).
+// The leaf holds its accumulator weakly and the accumulator holds the leaf strongly, so a
+// leaf stays alive while a graph that uses it does (as torch's AccumulateGrad.variable).
 struct EMBER_API AccumulateGrad : Node {
-  explicit AccumulateGrad(std::shared_ptr<TensorImpl> leaf) : leaf(std::move(leaf)) {}
+  explicit AccumulateGrad(std::shared_ptr<TensorImpl> leaf);
   GradList apply(GradList&& grads) override;
   std::string name() const override { return "AccumulateGrad"; }
-  std::weak_ptr<TensorImpl> leaf;  // weak: the leaf owns its accumulator, not the reverse
-  std::shared_ptr<TensorImpl> leaf_strong;  // kept while a graph uses the leaf
+  std::weak_ptr<TensorImpl> leaf;
+  std::shared_ptr<TensorImpl> leaf_strong;
 };
 
 // Grad mode (thread-local), as torch.is_grad_enabled / set_grad_enabled.
@@ -116,13 +119,19 @@ EMBER_API std::shared_ptr<FunctionNode> record_function(
 EMBER_API void rebase_history(Tensor& t, const std::shared_ptr<Node>& fn);
 EMBER_API void check_inplace(const Tensor& t);
 
-// Runs backward from `roots` with `grad_roots` (same length). When `inputs` is non-empty,
-// returns the gradients w.r.t. those tensors instead of accumulating into .grad
-// (torch.autograd.grad); `allow_unused` controls the error for unreachable inputs.
+// Runs backward from `roots` with `grad_roots` (same length; an undefined gradient means ones
+// for a one-element root). Without `inputs`, accumulates into the leaves' .grad (unless
+// `accumulate` is false). With `inputs`, returns the gradients w.r.t. those tensors instead,
+// running only the part of the graph that leads to them (torch.autograd.grad);
+// `allow_unused` controls the error for inputs that receive no gradient.
 EMBER_API std::vector<Tensor> run_backward(const std::vector<Tensor>& roots,
                                            const std::vector<Tensor>& grad_roots,
                                            bool retain_graph, bool create_graph,
                                            const std::vector<Tensor>& inputs = {},
                                            bool allow_unused = false, bool accumulate = true);
+// torch.autograd.backward(..., inputs=...): accumulates into the .grad of `inputs` only (leaves
+// and non-leaves), running only the part of the graph that leads to them.
+EMBER_API void run_backward_into(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_roots,
+                                 bool retain_graph, bool create_graph, const std::vector<Tensor>& inputs);
 
 }  // namespace ember

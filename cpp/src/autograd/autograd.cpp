@@ -37,18 +37,14 @@ Edge gradient_edge(const Tensor& t) {
     acc = std::make_shared<AccumulateGrad>(t.impl_ptr());
     m.grad_accumulator = acc;
   }
-  return Edge{acc, 0};
+  return Edge{std::move(acc), 0};
 }
 
 void record(const std::shared_ptr<Node>& fn, const std::vector<Tensor>& inputs,
             const std::vector<Tensor*>& outputs) {
   fn->sequence_nr = g_sequence_nr.fetch_add(1, std::memory_order_relaxed);
   fn->next_edges.reserve(inputs.size());
-  for (auto& in : inputs) {
-    Edge e = gradient_edge(in);
-    if (auto* acc = dynamic_cast<AccumulateGrad*>(e.fn.get())) acc->leaf_strong = in.impl_ptr();
-    fn->next_edges.push_back(std::move(e));
-  }
+  for (auto& in : inputs) fn->next_edges.push_back(gradient_edge(in));
   fn->num_outputs = static_cast<uint32_t>(outputs.size());
   if (outputs.size() > 1) {
     for (auto* o : outputs) {
@@ -77,8 +73,23 @@ std::shared_ptr<FunctionNode> record_function(const char* name, const std::vecto
 }
 
 void check_inplace(const Tensor& t) {
-  if (t_grad_enabled && t.requires_grad() && t.is_leaf())
-    throw Error("a leaf Variable that requires grad is being used in an in-place operation.");
+  if (!t_grad_enabled || !t.requires_grad()) return;
+  if (t.is_leaf()) throw Error("a leaf Variable that requires grad is being used in an in-place operation.");
+  if (!t.impl()->is_view) return;
+  // A view of a leaf: its history is a chain of one-input view nodes ending at the leaf's
+  // AccumulateGrad, and it aliases the leaf's storage (other one-input ops allocate their own).
+  Node* n = t.impl()->autograd->grad_fn.get();
+  for (int depth = 0; n && depth < 64; ++depth) {
+    if (n->next_edges.size() != 1 || !n->next_edges[0].fn) return;
+    Node* child = n->next_edges[0].fn.get();
+    if (auto* acc = dynamic_cast<AccumulateGrad*>(child)) {
+      auto leaf = acc->leaf.lock();
+      if (leaf && leaf->storage == t.storage())
+        throw Error("a view of a leaf Variable that requires grad is being used in an in-place operation.");
+      return;
+    }
+    n = child;
+  }
 }
 
 void rebase_history(Tensor& t, const std::shared_ptr<Node>& fn) {
@@ -107,13 +118,17 @@ Tensor SavedTensor::unpack(const std::shared_ptr<Node>& owner) const {
                 "graph a second time or if you need to access saved tensors after calling backward.");
   if (!data_.defined()) return Tensor();
   if (data_.version() != version_) {
+    // Name the node that produced the tensor: the owner for saved outputs, the tensor's own
+    // (current) history for saved inputs; leaves have none.
+    std::string producer;
+    if (is_output_ && owner) producer = str_cat(", which is output ", output_nr_, " of ", owner->name(), ",");
+    else if (!is_output_ && data_.grad_fn())
+      producer = str_cat(", which is output ", data_.output_nr(), " of ", data_.grad_fn()->name(), ",");
     throw Error(str_cat("one of the variables needed for gradient computation has been modified by an inplace "
-                        "operation: [", legacy_type_name(data_.dtype()), " ", shape_str(data_.sizes()),
-                        "], which is output ", output_nr_, " of ", owner ? owner->name() : std::string("?"),
-                        ", is at version ", data_.version(), "; expected version ", version_,
-                        " instead. Hint: the backtrace further above can point to the operation that failed "
-                        "to compute its gradient. The variable in question was changed in there or anywhere "
-                        "later. Good luck!"));
+                        "operation: [", legacy_type_name(data_.dtype()), " ", shape_str(data_.sizes()), "]",
+                        producer, " is at version ", data_.version(), "; expected version ", version_,
+                        " instead. Hint: the operation that failed to compute its gradient used this tensor; "
+                        "it was changed in place after it was saved, in that operation or later."));
   }
   if (!is_output_ || !requires_grad_) return data_;
   // Re-link the output to its node so that create_graph backward can differentiate through it.
@@ -126,34 +141,35 @@ Tensor SavedTensor::unpack(const std::shared_ptr<Node>& owner) const {
   return out;
 }
 
-GradList FunctionNode::apply(GradList&& grads) {
-  if (released) SavedTensor().unpack(nullptr);  // unreachable in practice: engine checks
-  return fn_(grads, *this);
-}
+GradList FunctionNode::apply(GradList&& grads) { return fn_(grads, *this); }
 
 void FunctionNode::release_saved() {
   for (auto& s : saved_tensors) s.release();
   released = true;
 }
 
+AccumulateGrad::AccumulateGrad(std::shared_ptr<TensorImpl> leaf_impl)
+    : leaf(leaf_impl), leaf_strong(std::move(leaf_impl)) {
+  sequence_nr = UINT64_MAX;  // run as soon as ready: the gradient is final and its buffer freed
+}
+
 GradList AccumulateGrad::apply(GradList&& grads) {
   auto impl = leaf.lock();
-  if (!impl || !grads[0].defined()) return {};
-  Tensor g = grads[0];
+  if (!impl || grads.empty() || !grads[0].defined()) return {};
+  Tensor g = std::move(grads[0]);
   Tensor var(impl);
-  for (auto& h : impl->meta().hooks) {
-    Tensor r = h(g);
-    if (r.defined()) g = r;
-  }
   auto& m = impl->meta();
+  if (g.sizes() != var.sizes()) g = sum_to(g, var.sizes());
+  if (g.dtype() != var.dtype()) g = to_dtype(g, var.dtype());
   if (!m.grad || !m.grad->defined()) {
-    // A fresh gradient: keep it if nothing else can see its storage, else copy it.
-    if (grad_enabled()) m.grad = std::make_shared<Tensor>(g);
-    else if (g.impl_ptr().use_count() <= 2 && !g.requires_grad() && g.is_contiguous() && !g.impl()->is_view &&
-             g.sizes() == var.sizes())
-      m.grad = std::make_shared<Tensor>(g);
+    // A fresh gradient is stolen when nothing else can see it (no other handle, no other user
+    // of its storage); otherwise copied, so that later in-place accumulation touches no one
+    // else's memory. With create_graph the copy is a differentiable clone.
+    bool exclusive = g.impl_ptr().use_count() == 1 && g.storage().use_count() == 1 && !g.impl()->is_view &&
+                     g.is_contiguous() && !g.requires_grad();
+    if (!grad_enabled() && exclusive) m.grad = std::make_shared<Tensor>(std::move(g));
+    else if (grad_enabled()) m.grad = std::make_shared<Tensor>(clone(g));
     else m.grad = std::make_shared<Tensor>(clone(detach(g)));
-    if (m.grad->sizes() != var.sizes()) *m.grad = contiguous(expand(*m.grad, var.sizes()));
   } else if (grad_enabled()) {
     *m.grad = add(*m.grad, g);  // create_graph: keep the graph of the accumulated gradient
   } else {

@@ -126,9 +126,11 @@ void Tensor::set_grad(const Tensor& g) {
     if (impl_->autograd) impl_->autograd->grad.reset();
     return;
   }
-  EMBER_CHECK(g.sizes() == sizes(), "assigned grad has data of a different size: ", shape_str(g.sizes()),
-              " vs ", shape_str(sizes()));
-  EMBER_CHECK(g.dtype() == dtype(), "assigned grad has data of a different type");
+  EMBER_CHECK(g.sizes() == sizes(), "attempting to assign a gradient of size '", shape_str(g.sizes()),
+              "' to a tensor of size '", shape_str(sizes()),
+              "'. Please ensure that the gradient and the tensor are the same size");
+  EMBER_CHECK(g.dtype() == dtype(), "attempting to assign a gradient with dtype '", dtype_name(g.dtype()),
+              "' to a tensor with dtype '", dtype_name(dtype()), "'");
   impl_->meta().grad = std::make_shared<Tensor>(g);
 }
 
