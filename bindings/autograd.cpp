@@ -71,7 +71,7 @@ void init_autograd(py::module_& m) {
               });
           node->output_shapes = out_shapes;
           node->output_dtypes = out_dtypes;
-          return node;
+          return std::static_pointer_cast<Node>(node);
         });
 }
 
