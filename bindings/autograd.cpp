@@ -69,8 +69,10 @@ void init_autograd(py::module_& m) {
                 for (size_t i = 0; i < n_in; ++i) out[i] = rt[i].is_none() ? Tensor() : rt[i].cast<Tensor>();
                 return out;
               });
-          node->output_shapes = out_shapes;
-          node->output_dtypes = out_dtypes;
+          // The engine turns missing gradients into zeros for nodes that know their output
+          // shapes; without materialize_grads the backward must see them as None.
+          node->output_shapes = materialize_grads ? out_shapes : std::vector<ember::Shape>{};
+          node->output_dtypes = materialize_grads ? out_dtypes : std::vector<ember::DType>{};
           return std::static_pointer_cast<Node>(node);
         });
 }

@@ -4,7 +4,7 @@ from collections import OrderedDict
 from .. import _C
 from .._C import Tensor
 
-__all__ = ["Parameter"]
+__all__ = ["Parameter", "Buffer"]
 
 
 class Parameter(Tensor):
@@ -18,7 +18,8 @@ class Parameter(Tensor):
         if data is None:
             data = _C._empty((0,), _C.get_default_dtype())
         elif not isinstance(data, Tensor):
-            raise TypeError(f"Parameter(): argument 'data' must be Tensor, not {type(data).__name__}")
+            # torch fails the same way, reaching for data.detach().
+            raise AttributeError(f"'{type(data).__name__}' object has no attribute 'detach'")
         # Tensor's one-tensor constructor aliases data's storage as a new leaf.
         super().__init__(data)
         self.requires_grad_(requires_grad)
@@ -41,3 +42,24 @@ class Parameter(Tensor):
 
 def _rebuild_parameter(data, requires_grad, backward_hooks):
     return Parameter(data, requires_grad)
+
+
+class _BufferMeta(type):
+    # A Buffer is a plain Tensor marked with ``_is_buffer``; isinstance checks the mark.
+    def __instancecheck__(cls, instance):
+        if cls is Buffer:
+            return isinstance(instance, Tensor) and getattr(instance, "_is_buffer", False)
+        return super().__instancecheck__(instance)
+
+
+class Buffer(metaclass=_BufferMeta):
+    """Marks a tensor as a buffer: assigning it as a Module attribute registers it as one
+    (persistent or not)."""
+
+    def __new__(cls, data=None, *, persistent=True):
+        if data is None:
+            data = _C._empty((0,), _C.get_default_dtype())
+        t = data.detach().requires_grad_(data.requires_grad)
+        t.persistent = persistent
+        t._is_buffer = True
+        return t
