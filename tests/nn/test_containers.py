@@ -3,7 +3,6 @@ from collections import OrderedDict
 
 import numpy as np
 import pytest
-import torch
 
 import ember
 from ember import nn

@@ -9,7 +9,7 @@ import torch
 
 import ember
 from ember import nn
-from nn_helpers import EMBER, TORCH, as_ember_text, both, copy_params, same_error
+from nn_helpers import EMBER, as_ember_text, both, copy_params, same_error
 
 
 def shapes(sd):
@@ -841,3 +841,29 @@ def test_no_backward_hook_setup_under_no_grad():
 def test_deprecated_register_backward_hook_is_not_supported():
     with pytest.raises(NotImplementedError, match="register_full_backward_hook"):
         EMBER.Tanh().register_backward_hook(lambda *a: None)
+
+
+def test_deepcopy_of_a_module_with_parameters():
+    import copy
+    e = ember.nn.Sequential(EMBER.Affine(2, 3), EMBER.Tanh())
+    e[0].weight.data.add_(1.0)
+    hook_calls = []
+    e.register_forward_hook(lambda m, a, o: hook_calls.append(1))
+    c = copy.deepcopy(e)
+    assert repr(c) == repr(e) and c[0] is not e[0]
+    assert c[0].weight is not e[0].weight and isinstance(c[0].weight, nn.Parameter)
+    np.testing.assert_array_equal(c[0].weight.detach().numpy(), e[0].weight.detach().numpy())
+    e[0].weight.data.add_(1.0)
+    np.testing.assert_array_equal(c[0].weight.detach().numpy(), np.ones((3, 2), np.float32))
+    c(ember.ones(1, 2))
+    assert hook_calls == [1]  # hooks are copied with the module, as in torch
+
+
+def test_to_rejects_other_devices_and_arguments():
+    e = EMBER.Tanh()
+    with pytest.raises(RuntimeError, match="cuda"):
+        e.to(0)
+    with pytest.raises(RuntimeError, match="cuda"):
+        e.to(device="cuda:1")
+    with pytest.raises(TypeError, match="to\\(\\) received an invalid combination of arguments"):
+        e.to([1])

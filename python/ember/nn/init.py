@@ -21,7 +21,7 @@ __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_"
 
 def _copy_from_numpy(tensor, array):
     with no_grad():
-        tensor.copy_(_C.from_numpy(np.ascontiguousarray(array, dtype=_DTYPE_TO_NP[tensor.dtype])))
+        tensor.copy_(_C.from_numpy(np.asarray(array, dtype=_DTYPE_TO_NP[tensor.dtype], order="C")))
     return tensor
 
 

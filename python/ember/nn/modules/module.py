@@ -596,8 +596,10 @@ class Module:
             raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired "
                             f"dtype={dtype}")
         if device is not None:
+            # ember computes on the CPU only: ember.device raises for any other type (an int is
+            # a CUDA index, as in torch).
             from ... import device as _device
-            _device(device.split(":")[0] if isinstance(device, str) else ("cpu" if isinstance(device, int) else device))
+            _device("cuda" if isinstance(device, int) else str(device).split(":")[0])
 
         def convert(t):
             if dtype is not None and t.is_floating_point():

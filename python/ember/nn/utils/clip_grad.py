@@ -8,7 +8,6 @@ import math
 import types
 import warnings
 
-from ... import _C
 from ..._C import Tensor
 from ...autograd.grad_mode import no_grad
 
