@@ -81,3 +81,4 @@ from ._random import *  # noqa: F401,F403,E402
 from .autograd.grad_mode import no_grad, enable_grad, set_grad_enabled, inference_mode  # noqa: E402,F401
 from . import autograd  # noqa: E402,F401
 from . import optim  # noqa: E402,F401
+from . import nn  # noqa: E402,F401

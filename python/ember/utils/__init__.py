@@ -1,0 +1,1 @@
+"""ember.utils: hooks and data-loading utilities."""
