@@ -13,6 +13,7 @@ void init_index(py::module_& m);
 void init_creation(py::module_& m);
 void init_autograd(py::module_& m);
 void init_numpy(py::module_& m);
+void init_dlpack(py::module_& m);
 
 // Raw, intentionally leaked references: static py::objects would be released after the
 // interpreter is gone.
@@ -162,5 +163,6 @@ PYBIND11_MODULE(_C, m) {
   init_creation(m);
   init_autograd(m);
   init_numpy(m);
+  init_dlpack(m);
 
 }
