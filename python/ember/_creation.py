@@ -7,8 +7,9 @@ import warnings as _warnings
 import numpy as _np
 
 from . import _C
+from ._tensor_str import get_printoptions, printoptions, set_printoptions  # noqa: F401  (ember.set_printoptions)
 
-__all__ = ["tensor", "as_tensor", "zeros", "ones", "full", "empty", "zeros_like", "ones_like",
+__all__ = ["set_printoptions", "get_printoptions", "printoptions", "tensor", "as_tensor", "zeros", "ones", "full", "empty", "zeros_like", "ones_like",
            "full_like", "empty_like", "scalar_tensor", "arange", "range", "linspace", "logspace", "eye"]
 
 _NP_TO_DTYPE = {
@@ -181,7 +182,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
                        "or sourceTensor.detach().clone().requires_grad_(True), rather than "
                        "ember.tensor(sourceTensor).", UserWarning, stacklevel=2)
     arr = _to_array(data, dtype)
-    t = _C.from_numpy(_np.ascontiguousarray(arr))
+    t = _C.from_numpy(arr if arr.flags.c_contiguous else arr.copy(order="C"))
     if requires_grad:
         t.requires_grad_(True)
     return t
