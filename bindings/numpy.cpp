@@ -92,7 +92,7 @@ void init_numpy(py::module_& m) {
   def_tensor_method("numpy", [](py::object self, bool force) {
     Tensor t = self.cast<Tensor>();
     if (t.requires_grad() && !force)
-      throw py::type_error("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.");
+      throw ember::Error("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.");
     std::vector<py::ssize_t> shape(t.sizes().begin(), t.sizes().end());
     std::vector<py::ssize_t> strides;
     for (auto s : t.strides()) strides.push_back(s * static_cast<py::ssize_t>(t.element_size()));

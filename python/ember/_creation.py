@@ -82,6 +82,9 @@ def _infer_shape_and_dtype(data):
                 break
             level = [x for seq in level for x in seq]
             continue
+        for x in level:
+            if isinstance(x, (list, tuple, _C.Tensor, _np.ndarray)):
+                raise TypeError(f"'{type(x).__name__}' object cannot be interpreted as an integer")
         break
     return tuple(shape)
 

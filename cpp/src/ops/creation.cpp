@@ -69,7 +69,7 @@ static void linspace_kernel(Tensor& out, const Scalar& start, const Scalar& end,
   using Step = std::conditional_t<std::is_floating_point_v<T>, T, double>;
   const Step s0 = static_cast<Step>(start.to<T>()), s1 = static_cast<Step>(end.to<T>());
   const Step step = steps > 1 ? (s1 - s0) / static_cast<Step>(steps - 1) : Step(0);
-  const int64_t halfway = steps / 2;
+  const int64_t halfway = steps == 1 ? 1 : steps / 2;  // a single point is `start`
   fill_indexed<T>(out, [=](int64_t i) {
     Step v = i < halfway ? s0 + step * static_cast<Step>(i) : s1 - step * static_cast<Step>(steps - i - 1);
     return map(v);
