@@ -104,7 +104,7 @@ def test_zeros_with_device():
     "lib.tensor(np.float64(1.5))", "lib.tensor(np.int32(4))", "lib.tensor([np.float64(1), 2.0])",
     "lib.tensor([np.float32(1), 2])", "lib.tensor([np.int32(4)])", "lib.tensor([np.int16(1), np.int8(2)])",
     "lib.tensor([lib.tensor(1, dtype=lib.int32), 2])", "lib.tensor([lib.tensor(1.5, dtype=lib.float64), 2])",
-    "lib.tensor([lib.tensor(1.5), lib.tensor(2.5)])", "lib.tensor([1, 2], dtype=lib.float64)",
+    "lib.tensor([lib.tensor(1.5), lib.tensor(2.5)])", "lib.tensor([2, lib.tensor(1)])", "lib.tensor([1, 2], dtype=lib.float64)",
     "lib.tensor([1.7, -2.7], dtype=lib.int64)", "lib.tensor([0, 2], dtype=lib.bool)", "lib.tensor(np.array([True, False]))",
     "lib.tensor([2**62, -2**62])", "lib.tensor([[1, 2.5], [True, 4]])",
 ])
@@ -186,7 +186,7 @@ def test_tensor_nested_lists_property(data):
     "lib.arange(1, 2.5, 0.5)", "lib.arange(5.)", "lib.arange(0.5, 3, dtype=lib.int64)", "lib.arange(0, 10, dtype=lib.uint8)",
     "lib.arange(0, 10, 3, dtype=lib.float64)", "lib.arange(lib.tensor(3))", "lib.arange(True)", "lib.arange(0, 3, True)",
     "lib.arange(0)", "lib.arange(3, 3)", "lib.arange(-1., 1., 0.1)", "lib.arange(0, 1, 0.1)", "lib.arange(1, 0, -0.3)",
-    "lib.arange(np.int32(4))", "lib.arange(0., 2**24 + 2., dtype=lib.float32)", "lib.arange(-3, 4, 2, dtype=lib.int8)",
+    "lib.arange(np.int32(4))", "lib.arange(2.**24 - 3, 2.**24 + 2., dtype=lib.float32)", "lib.arange(-3, 4, 2, dtype=lib.int8)",
     "lib.arange(5, requires_grad=False)", "lib.arange(start=1, end=4)",
 ])
 def test_arange_matches_torch(expr):

@@ -83,7 +83,7 @@ def _infer_shape_and_dtype(data):
             level = [x for seq in level for x in seq]
             continue
         for x in level:
-            if isinstance(x, (list, tuple, _C.Tensor, _np.ndarray)):
+            if isinstance(x, (list, tuple)) or isinstance(x, (_C.Tensor, _np.ndarray)) and x.ndim > 0:
                 raise TypeError(f"'{type(x).__name__}' object cannot be interpreted as an integer")
         break
     return tuple(shape)
