@@ -283,3 +283,19 @@ def test_range_deprecated_inclusive():
 def test_tensor_copies_negative_stride_arrays():
     # torch refuses these; a copy is well defined, so ember accepts them.
     np.testing.assert_array_equal(ember.tensor(np.arange(5)[::-1]).numpy(), [4, 3, 2, 1, 0])
+
+
+@pytest.mark.parametrize("expr", [
+    "lib.zeros(2, dtype=lib.float64).new_tensor([1, 2])", "lib.zeros(2, dtype=lib.int32).new_tensor([1.5])",
+    "lib.zeros(2).new_tensor([1, 2], dtype=lib.int64)", "lib.zeros(2, dtype=lib.int8).new_zeros(2, 3)",
+    "lib.zeros(2, dtype=lib.float64).new_ones((3,))", "lib.zeros(2).new_full((2, 2), 7)",
+    "lib.zeros(2, dtype=lib.int64).new_full((2,), 2.5)", "lib.zeros(1).new_zeros(2, requires_grad=True)",
+    "lib.zeros(1).new_ones(3, dtype=lib.bool)",
+])
+def test_new_methods_match_torch(expr):
+    both(expr)
+
+
+def test_new_empty_shape_dtype():
+    e = ember.zeros(1, dtype=ember.int16).new_empty((2, 5))
+    assert e.dtype == ember.int16 and tuple(e.shape) == (2, 5)

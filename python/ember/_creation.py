@@ -57,19 +57,21 @@ def _scalar_kind(x):
     raise RuntimeError(f"Could not infer dtype of {type(x).__name__}")
 
 
-def _infer_shape_and_dtype(data):
-    """torch's rules: shape from the first element of each level (ragged data raises), dtype
-    int64 for ints, the default dtype for Python floats, a numpy scalar's/tensor's own dtype."""
+# Leaves made only of these Python types need no per-element inspection.
+_PLAIN_KINDS = {frozenset({float}): 2, frozenset({int}): 1, frozenset({bool}): 0, frozenset({int, bool}): 1,
+                frozenset({float, int}): 2, frozenset({float, bool}): 2, frozenset({float, int, bool}): 2}
+
+
+def _infer_shape(data):
+    """torch's rule: the shape comes from the first element of each level; ragged data raises.
+    Returns the shape and the flat list of leaves (None when a tensor/array ends the descent)."""
     shape = []
     level = [data]
     while True:
         first = level[0]
-        if isinstance(first, _C.Tensor):
+        if isinstance(first, (_C.Tensor, _np.ndarray)):
             shape.extend(first.shape)
-            break
-        if isinstance(first, _np.ndarray):
-            shape.extend(first.shape)
-            break
+            return tuple(shape), None
         if isinstance(first, (list, tuple)):
             n = len(first)
             for seq in level:
@@ -79,19 +81,24 @@ def _infer_shape_and_dtype(data):
                     raise ValueError(f"expected sequence of length {n} at dim {len(shape)} (got {len(seq)})")
             shape.append(n)
             if n == 0:
-                break
+                return tuple(shape), []
             level = [x for seq in level for x in seq]
             continue
-        for x in level:
-            if isinstance(x, (list, tuple)) or isinstance(x, (_C.Tensor, _np.ndarray)) and x.ndim > 0:
-                raise TypeError(f"'{type(x).__name__}' object cannot be interpreted as an integer")
-        break
-    return tuple(shape)
+        if not frozenset(map(type, level)) in _PLAIN_KINDS:
+            for x in level:
+                if isinstance(x, (list, tuple)) or isinstance(x, (_C.Tensor, _np.ndarray)) and x.ndim > 0:
+                    raise TypeError(f"'{type(x).__name__}' object cannot be interpreted as an integer")
+        return tuple(shape), level
 
 
-def _leaf_dtype(data):
-    """The dtype torch infers for nested data (before any explicit dtype)."""
-    best_rank, best = -1, None
+def _leaf_dtype(data, leaves=None):
+    """The dtype torch infers for nested data: int64 for ints, the default dtype for Python
+    floats, a numpy scalar's or tensor's own dtype, promoted together."""
+    if leaves:
+        rank = _PLAIN_KINDS.get(frozenset(map(type, leaves)))
+        if rank is not None:
+            return (_C.bool, _C.int64, _C.get_default_dtype())[rank]
+    best_rank = -1
     stack = [data]
     explicit = []
     while stack:
@@ -143,10 +150,11 @@ def _to_array(data, dtype):
         rank, dt = _scalar_kind(data)
         inferred = dt or (_C.get_default_dtype() if rank == 2 else (_C.int64 if rank == 1 else _C.bool))
         return _np.array(data, dtype=_DTYPE_TO_NP[dtype or inferred])
-    shape = _infer_shape_and_dtype(data)
-    inferred = _leaf_dtype(data)
+    shape, leaves = _infer_shape(data)
+    inferred = _leaf_dtype(data, leaves)
     np_dtype = _DTYPE_TO_NP[dtype or inferred]
-    if any(isinstance(x, _C.Tensor) for x in _iter_tensors(data)):
+    plain = leaves is not None and frozenset(map(type, leaves)) in _PLAIN_KINDS
+    if not plain and any(True for _ in _iter_tensors(data)):
         data = _replace_tensors(data)
     try:
         arr = _np.array(data, dtype=np_dtype)
@@ -356,3 +364,24 @@ def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None,
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
     _check_device(device)
     return _finish(_C._eye(n, m, _dtype_or_default(dtype)), requires_grad)
+
+
+# ---- Tensor.new_* (dtype defaults to the tensor's own) ------------------------------------
+
+def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+    return tensor(data, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+
+def _new_filler(make):
+    def method(self, *size, dtype=None, device=None, requires_grad=False, **kwargs):
+        return make(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad, **kwargs)
+    return method
+
+
+def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    return full(tuple(size), fill_value, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+
+for _name, _fn in (("new_tensor", _new_tensor), ("new_zeros", _new_filler(zeros)), ("new_ones", _new_filler(ones)),
+                   ("new_empty", _new_filler(empty)), ("new_full", _new_full)):
+    setattr(_C.Tensor, _name, _fn)
