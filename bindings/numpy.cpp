@@ -63,6 +63,19 @@ Tensor from_numpy(py::array arr) {
     strides[i] = sb / static_cast<int64_t>(isz);
     if (sizes[i] > 0) max_off += (sizes[i] - 1) * strides[i];
   }
+  if (!arr.writeable()) {
+    // torch warns once per process and shares the read-only memory anyway.
+    static bool warned = false;
+    if (!warned) {
+      warned = true;
+      if (PyErr_WarnEx(PyExc_UserWarning,
+                       "The given NumPy array is not writable, and ember does not support non-writable tensors. "
+                       "This means writing to this tensor will result in undefined behavior. You may want to copy "
+                       "the array to protect its data or make it writable before converting it to a tensor. This "
+                       "type of warning will be suppressed for the rest of this program.", 1) != 0)
+        throw py::error_already_set();
+    }
+  }
   bool empty = arr.size() == 0;
   size_t nbytes = empty ? 0 : static_cast<size_t>(max_off + 1) * isz;
   void* data = const_cast<void*>(arr.data());
@@ -79,7 +92,7 @@ void init_numpy(py::module_& m) {
   def_tensor_method("numpy", [](py::object self, bool force) {
     Tensor t = self.cast<Tensor>();
     if (t.requires_grad() && !force)
-      throw py::type_error("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.");
+      throw ember::Error("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.");
     std::vector<py::ssize_t> shape(t.sizes().begin(), t.sizes().end());
     std::vector<py::ssize_t> strides;
     for (auto s : t.strides()) strides.push_back(s * static_cast<py::ssize_t>(t.element_size()));

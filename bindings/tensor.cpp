@@ -91,8 +91,8 @@ void init_tensor(py::module_& m) {
       .def("item",
            [](const Tensor& t) -> py::object {
              if (t.numel() != 1)
-               throw py::value_error("a Tensor with " + std::to_string(t.numel()) +
-                                     " elements cannot be converted to Scalar");
+               throw ember::Error("a Tensor with " + std::to_string(t.numel()) +
+                                  " elements cannot be converted to Scalar");
              if (is_floating(t.dtype())) return py::float_(t.item<double>());
              if (t.dtype() == DType::Bool) return py::bool_(t.item<bool>());
              return py::int_(t.item<int64_t>());

@@ -69,8 +69,13 @@ def _tolist(self):
 
 
 def _array(self, dtype=None, copy=None):
-    a = self.detach().numpy()
-    return a.astype(dtype) if dtype is not None else a
+    """np.asarray(t): shares t's memory unless a dtype conversion or copy=True asks for a copy."""
+    a = self.numpy()  # raises like torch for tensors that require grad
+    if dtype is not None and _np.dtype(dtype) != a.dtype:
+        if copy is False:
+            raise ValueError("Unable to avoid copy while creating an array as requested.")
+        return a.astype(dtype)
+    return a.copy() if copy else a
 
 
 def _repr(self):

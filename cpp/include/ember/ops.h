@@ -8,6 +8,7 @@
 #include <vector>
 #include "autograd.h"
 #include "export.h"
+#include "generator.h"
 #include "tensor.h"
 
 namespace ember {
@@ -39,7 +40,48 @@ EMBER_API Tensor ones(const Shape& sizes, DType dtype = DType::Float32);
 EMBER_API Tensor full(const Shape& sizes, const Scalar& v, DType dtype);
 EMBER_API Tensor zeros_like(const Tensor& x);
 EMBER_API Tensor ones_like(const Tensor& x);
-// [creation: more ops here]
+// A tensor of x's shape filled with v; dtype defaults to x's.
+EMBER_API Tensor full_like(const Tensor& x, const Scalar& v, std::optional<DType> dtype = std::nullopt);
+// An uninitialised tensor of x's shape; dtype defaults to x's.
+EMBER_API Tensor empty_like(const Tensor& x, std::optional<DType> dtype = std::nullopt);
+// start, start + step, ... up to (excluding) end; the length follows torch's formula.
+EMBER_API Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, DType dtype);
+// `steps` evenly spaced values from start to end inclusive.
+EMBER_API Tensor linspace(const Scalar& start, const Scalar& end, int64_t steps, DType dtype);
+// base ** linspace(start, end, steps).
+EMBER_API Tensor logspace(const Scalar& start, const Scalar& end, int64_t steps, double base, DType dtype);
+// An n x m (default n x n) matrix with ones on the diagonal.
+EMBER_API Tensor eye(int64_t n, std::optional<int64_t> m, DType dtype);
+
+// ---- random sampling (src/core/random.cpp); gen == nullptr uses default_generator() ------
+// In-place samplers; values depend only on the generator state, not on the thread count.
+EMBER_API Tensor& uniform_(Tensor& x, double from = 0, double to = 1, Generator* gen = nullptr);
+EMBER_API Tensor& normal_(Tensor& x, double mean = 0, double std = 1, Generator* gen = nullptr);
+EMBER_API Tensor& bernoulli_(Tensor& x, double p = 0.5, Generator* gen = nullptr);
+// p broadcasts to x's shape; every p must lie in [0, 1].
+EMBER_API Tensor& bernoulli_(Tensor& x, const Tensor& p, Generator* gen = nullptr);
+EMBER_API Tensor& exponential_(Tensor& x, double lambd = 1, Generator* gen = nullptr);
+// Integers in [from, to), or [from, largest exact integer of x's dtype] without `to`.
+EMBER_API Tensor& random_(Tensor& x, int64_t from = 0, std::optional<int64_t> to = std::nullopt,
+                          Generator* gen = nullptr);
+EMBER_API Tensor rand(const Shape& sizes, DType dtype = DType::Float32, Generator* gen = nullptr);
+EMBER_API Tensor randn(const Shape& sizes, DType dtype = DType::Float32, Generator* gen = nullptr);
+EMBER_API Tensor randint(int64_t low, int64_t high, const Shape& sizes, DType dtype = DType::Int64,
+                         Generator* gen = nullptr);
+// A random permutation of 0..n-1.
+EMBER_API Tensor randperm(int64_t n, DType dtype = DType::Int64, Generator* gen = nullptr);
+// Normal samples with elementwise mean/std (broadcast); torch's four overloads.
+EMBER_API Tensor normal(const Tensor& mean, const Tensor& std, Generator* gen = nullptr);
+EMBER_API Tensor normal(const Tensor& mean, double std, Generator* gen = nullptr);
+EMBER_API Tensor normal(double mean, const Tensor& std, Generator* gen = nullptr);
+EMBER_API Tensor normal(double mean, double std, const Shape& sizes, DType dtype = DType::Float32,
+                        Generator* gen = nullptr);
+// 0/1 samples with probabilities p (same shape and dtype as p), or a constant p with x's shape.
+EMBER_API Tensor bernoulli(const Tensor& p, Generator* gen = nullptr);
+EMBER_API Tensor bernoulli(const Tensor& x, double p, Generator* gen = nullptr);
+// Category indices drawn from the rows of probs (1-d or 2-d, unnormalised weights).
+EMBER_API Tensor multinomial(const Tensor& probs, int64_t num_samples, bool replacement = false,
+                             Generator* gen = nullptr);
 
 // ---- elementwise (src/ops/elementwise.cpp) -----------------------------------------------
 // Binary ops broadcast and promote like torch (Python numbers enter as wrapped_scalar). Each
