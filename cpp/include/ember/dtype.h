@@ -16,6 +16,10 @@ EMBER_API size_t itemsize(DType t);
 EMBER_API const char* dtype_name(DType t);
 // Legacy tensor type name used in error messages: "FloatTensor", "LongTensor", ...
 EMBER_API const char* legacy_type_name(DType t);
+// torch's ScalarType name used in dtype errors: "Float", "Long", "Bool", ...
+EMBER_API const char* scalar_type_name(DType t);
+// The C++ type name some torch messages print: "float", "long int", ...
+EMBER_API const char* cpp_type_name(DType t);
 inline bool is_floating(DType t) { return t == DType::Float32 || t == DType::Float64; }
 inline bool is_integral(DType t, bool include_bool) {
   return include_bool ? !is_floating(t) : (!is_floating(t) && t != DType::Bool);

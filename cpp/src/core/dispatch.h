@@ -44,7 +44,7 @@ decltype(auto) dispatch_floating(DType t, const char* op, F&& f) {
     case DType::Float64: return f(double{});
     default: break;
   }
-  throw NotImplementedError(str_cat("\"", op, "\" not implemented for '", dtype_name(t), "'"));
+  throw NotImplementedError(str_cat("\"", op, "\" not implemented for '", scalar_type_name(t), "'"));
 }
 
 template <typename T> struct dtype_of;

@@ -19,6 +19,16 @@ const char* legacy_type_name(DType t) {
   return names[static_cast<int>(t)];
 }
 
+const char* scalar_type_name(DType t) {
+  static const char* names[] = {"Bool", "Byte", "Char", "Short", "Int", "Long", "Float", "Double"};
+  return names[static_cast<int>(t)];
+}
+
+const char* cpp_type_name(DType t) {
+  static const char* names[] = {"bool", "unsigned char", "signed char", "short int", "int", "long int", "float", "double"};
+  return names[static_cast<int>(t)];
+}
+
 DType promote_types(DType a, DType b) {
   if (a == b) return a;
   if (is_floating(a) || is_floating(b)) {

@@ -80,12 +80,6 @@ inline double standard_normal(const Bits& b) {
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
 }
 
-// torch's scalar type names, used in its "not implemented for" messages.
-const char* scalar_type_name(DType t) {
-  static const char* names[] = {"Bool", "Byte", "Char", "Short", "Int", "Long", "Float", "Double"};
-  return names[static_cast<int>(t)];
-}
-
 void require_floating(const Tensor& x, const char* kernel) {
   if (!is_floating(x.dtype()))
     throw NotImplementedError(str_cat("\"", kernel, "\" not implemented for '", scalar_type_name(x.dtype()), "'"));

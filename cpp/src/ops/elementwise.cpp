@@ -898,20 +898,14 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   return out;
 }
 
-// The C++ type names torch's lerp messages use.
-static const char* c_type_name(DType t) {
-  static const char* names[] = {"bool", "unsigned char", "signed char", "short int", "int", "long int", "float", "double"};
-  return names[static_cast<int>(t)];
-}
-
 // start + w * (end - start), in torch's two-sided form (accurate at both ends).
 static Tensor lerp_impl(const Tensor& start, const Tensor& end, const Tensor& weight, Tensor out) {
   bool scalar_w = is_wrapped(weight);
   DType dt = start.dtype();
   if (end.dtype() != dt)
-    throw Error(str_cat("expected dtype ", c_type_name(dt), " for `end` but got dtype ", c_type_name(end.dtype())));
+    throw Error(str_cat("expected dtype ", cpp_type_name(dt), " for `end` but got dtype ", cpp_type_name(end.dtype())));
   if (!scalar_w && weight.dtype() != dt)
-    throw Error(str_cat("expected dtype ", c_type_name(dt), " for `weight` but got dtype ", c_type_name(weight.dtype())));
+    throw Error(str_cat("expected dtype ", cpp_type_name(dt), " for `weight` but got dtype ", cpp_type_name(weight.dtype())));
   if (!is_floating(dt)) not_implemented_for(scalar_w ? "lerp_kernel_scalar" : "lerp_kernel_tensor", dt);
   out = ternary_apply(start, end, weight, dt, [](auto tag) {
     using T = decltype(tag);

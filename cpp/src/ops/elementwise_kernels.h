@@ -87,12 +87,6 @@ void unary_float_kernel(const Tensor& out, const Tensor& x, const char* name, co
 inline DType float_result(const Tensor& x) { return is_floating(x.dtype()) ? x.dtype() : default_dtype(); }
 
 // ---- dtype rules and errors -----------------------------------------------------------------
-// torch's ScalarType name ("Float", "Long", "Bool", ...), as used in its dtype error messages.
-inline std::string scalar_type_name(DType t) {
-  std::string s = legacy_type_name(t);
-  return s.substr(0, s.size() - 6);  // strip "Tensor"
-}
-
 // The error torch raises for a dtype a kernel has no implementation for.
 [[noreturn]] inline void not_implemented_for(const char* kernel, DType t) {
   throw NotImplementedError(str_cat("\"", kernel, "\" not implemented for '", scalar_type_name(t), "'"));

@@ -40,21 +40,6 @@ std::string type_short(DType t) {
   return s.substr(0, s.size() - 6);  // drop "Tensor"
 }
 
-// The C++ type name torch prints for a dtype in some messages ("float", "long int").
-const char* cpp_type_name(DType t) {
-  switch (t) {
-    case DType::Bool: return "bool";
-    case DType::UInt8: return "unsigned char";
-    case DType::Int8: return "signed char";
-    case DType::Int16: return "short int";
-    case DType::Int32: return "int";
-    case DType::Int64: return "long int";
-    case DType::Float32: return "float";
-    case DType::Float64: return "double";
-  }
-  return "?";
-}
-
 bool is_index_dtype(DType t) { return t == DType::Int64 || t == DType::Int32; }
 
 Tensor as_int64(const Tensor& t) { return cast_nograd(t, DType::Int64); }

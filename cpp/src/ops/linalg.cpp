@@ -143,16 +143,6 @@ EMBER_INSTANTIATE_GEMM(int64_t)
 
 namespace {
 
-// torch's ScalarType names ("Float") and C++ type names ("float") used in its messages.
-const char* scalar_type_name(DType t) {
-  static const char* names[] = {"Bool", "Byte", "Char", "Short", "Int", "Long", "Float", "Double"};
-  return names[static_cast<int>(t)];
-}
-const char* cpp_type_name(DType t) {
-  static const char* names[] = {"bool", "unsigned char", "signed char", "short int", "int", "long int", "float", "double"};
-  return names[static_cast<int>(t)];
-}
-
 // Calls f(T{}) for the numeric dtypes a matrix product supports (not bool).
 template <typename F>
 void dispatch_matmul(DType t, const char* op, const F& f) {

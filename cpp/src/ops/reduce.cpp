@@ -21,12 +21,6 @@ using ArrayMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 template <typename T>
 using MutArrayMap = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
 
-// torch's scalar type name ("Float", "Long", ...) for error messages.
-std::string scalar_type_name(DType t) {
-  std::string s = legacy_type_name(t);
-  return s.substr(0, s.size() - 6);  // drop "Tensor"
-}
-
 bool has_dims(const OptDims& dims) { return dims && !dims->empty(); }
 
 // Gradient of a reduction: g (shaped like the output) broadcast back over the reduced dims.
