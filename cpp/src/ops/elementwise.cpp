@@ -381,15 +381,22 @@ static Tensor add_sub_impl(const Tensor& a, const Tensor& b, const Scalar& alpha
   DType dt = result_type({a, b});
   check_alpha(dt, alpha);
   bool unit = !alpha.is_floating() && alpha.i == 1;
-  out = binary_apply(a, b, dt, [&](auto tag) {
-    using T = decltype(tag);
-    T al = alpha.to<T>();
-    return [unit, al, subtract](T x, T y) {
-      if constexpr (std::is_same_v<T, bool>) return static_cast<bool>(x + al * y);
-      else if (subtract) return static_cast<T>(unit ? x - y : x - al * y);
-      else return static_cast<T>(unit ? x + y : x + al * y);
-    };
-  }, out);
+  // alpha == 1 gets its own loop without the multiply: add/sub are the per-op overhead headline.
+  if (unit && !subtract && dt != DType::Bool)
+    out = binary_apply(a, b, dt, [](auto tag) {
+      using T = decltype(tag);
+      return [](T x, T y) { return static_cast<T>(x + y); };
+    }, out);
+  else
+    out = binary_apply(a, b, dt, [&](auto tag) {
+      using T = decltype(tag);
+      T al = alpha.to<T>();
+      return [unit, al, subtract](T x, T y) {
+        if constexpr (std::is_same_v<T, bool>) return static_cast<bool>(x + al * y);
+        else if (subtract) return static_cast<T>(unit ? x - y : x - al * y);
+        else return static_cast<T>(unit ? x + y : x + al * y);
+      };
+    }, out);
   if (any_requires_grad({&a, &b})) {
     double scale = (subtract ? -1.0 : 1.0) * alpha.to<double>();
     record_function(subtract ? "SubBackward0" : "AddBackward0", {a, b}, {&out},

@@ -26,8 +26,8 @@ using ColMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>
 using Stride = Eigen::OuterStride<>;
 
 constexpr int64_t kParallelFlops = int64_t(1) << 18;  // below this a product runs on one thread
-constexpr int64_t kMinBlock = 64;                     // rows (or columns) per block, at least
-constexpr int64_t kMaxBlocks = 16;
+constexpr int64_t kMinBlock = 256;                    // rows (or columns) per block, at least: smaller blocks repack B too often
+constexpr int64_t kMaxBlocks = 8;
 
 bool row_major_ok(int64_t rows, int64_t cols, int64_t s0, int64_t s1) {
   return (s1 == 1 || cols <= 1) && (rows <= 1 || s0 >= std::max<int64_t>(cols, 1));
