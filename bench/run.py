@@ -69,7 +69,7 @@ def case_overhead(em, th):
                 a = lib.tensor(a_np, requires_grad=rg)
                 b = lib.tensor(b_np, requires_grad=rg)
                 return lambda: a + b
-            yield "overhead", f"a + b, {n} el{' , requires_grad' if rg else ''}", \
+            yield "overhead", f"a + b, {n} el{', requires_grad' if rg else ''}", \
                 (lambda mk=mk: mk(em)), (lambda mk=mk: mk(th))
 
 
