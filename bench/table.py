@@ -3,15 +3,15 @@
     python bench/table.py bench/results.json
 """
 import json
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from run import fmt_time  # noqa: E402
 
 
 def fmt(s):
-    if s < 1e-3:
-        return f"{s * 1e6:.2f} us"
-    if s < 1:
-        return f"{s * 1e3:.2f} ms"
-    return f"{s:.2f} s"
+    return fmt_time(s).strip()
 
 
 def main(path):
