@@ -158,7 +158,67 @@ def case_matmul(em, th):
         yield "matmul", f"{label} fwd+bwd", (lambda f=fwd_bwd: f(em)), (lambda f=fwd_bwd: f(th))
 
 
-SUITES = [case_overhead, case_tiny_mlp, case_elementwise, case_reduce, case_matmul]
+def case_optim(em, th):
+    """One optimizer step over ~1M parameters in 10 tensors (gradients fixed)."""
+    rng = np.random.RandomState(0)
+    shapes = [(256, 256), (256,), (512, 256), (512,), (512, 512), (512,), (256, 512), (256,), (1024, 256), (1024,)]
+    ps = [rng.randn(*s).astype(np.float32) for s in shapes]
+    gs = [rng.randn(*s).astype(np.float32) * 0.01 for s in shapes]
+    configs = {
+        "SGD momentum=0.9": lambda lib, params: lib.optim.SGD(params, lr=0.01, momentum=0.9),
+        "Adam": lambda lib, params: lib.optim.Adam(params, lr=1e-3),
+    }
+    for name, make in configs.items():
+        def mk(lib, make=make):
+            params = [lib.tensor(p, requires_grad=True) for p in ps]
+            for p, g in zip(params, gs):
+                p.grad = lib.tensor(g)
+            opt = make(lib, params)
+            return opt.step
+        yield "optim", f"{name} step, 1M params / 10 tensors", (lambda mk=mk: mk(em)), (lambda mk=mk: mk(th))
+
+
+def _train_step(lib, model, loss_fn, opt, x, y):
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+    return step
+
+
+def case_nn_train(em, th):
+    """Training steps of nn.Module models with an optimizer (weights copied from one init)."""
+    rng = np.random.RandomState(0)
+    x784 = rng.rand(64, 784).astype(np.float32)
+    y10 = rng.randint(0, 10, size=64).astype(np.int64)
+    x8 = rng.rand(32, 8).astype(np.float32)
+    y1 = (rng.rand(32, 1) > 0.5).astype(np.float32)
+
+    def mlp(lib):
+        nn = lib.nn
+        sizes = [784, 512, 256, 128, 64, 32, 10]
+        layers = []
+        for i in range(len(sizes) - 1):
+            layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+            if i < len(sizes) - 2:
+                layers.append(nn.ReLU())
+        model = nn.Sequential(*layers)
+        opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.5)
+        return _train_step(lib, model, nn.CrossEntropyLoss(), opt, lib.tensor(x784), lib.tensor(y10))
+
+    def sigmoid_mlp(lib):
+        nn = lib.nn
+        model = nn.Sequential(nn.Linear(8, 6), nn.Sigmoid(), nn.Linear(6, 4), nn.Sigmoid(), nn.Linear(4, 1),
+                              nn.Sigmoid())
+        opt = lib.optim.SGD(model.parameters(), lr=0.1)
+        return _train_step(lib, model, nn.BCELoss(), opt, lib.tensor(x8), lib.tensor(y1))
+
+    yield "nn_train", "MLP 784-512-256-128-64-32-10, batch 64", (lambda: mlp(em)), (lambda: mlp(th))
+    yield "nn_train", "MLP 8-6-4-1 sigmoid + BCELoss, batch 32", (lambda: sigmoid_mlp(em)), (lambda: sigmoid_mlp(th))
+
+
+SUITES = [case_overhead, case_tiny_mlp, case_elementwise, case_reduce, case_matmul, case_optim, case_nn_train]
 
 
 def import_times(repeats=5):
@@ -196,7 +256,7 @@ def main():
     args = ap.parse_args()
     em, th = _libs()
     results = []
-    print(f"{'suite':12s} {'case':36s} {'thr':>3s} {'ember':>12s} {'torch':>12s} {'ratio':>7s}")
+    print(f"{'suite':12s} {"case":44s} {'thr':>3s} {'ember':>12s} {'torch':>12s} {'ratio':>7s}")
     for nt in [int(t) for t in args.threads.split(",")]:
         em.set_num_threads(nt)
         th.set_num_threads(nt)
@@ -207,11 +267,11 @@ def main():
                 try:
                     te, tt = paired(mk_e, mk_t)
                 except (AttributeError, NotImplementedError) as e:
-                    print(f"{sname:12s} {name:36s} {nt:3d}   n/a ({e})")
+                    print(f"{sname:12s} {name:44s} {nt:3d}   n/a ({e})")
                     continue
                 ratio = te / tt
                 results.append(dict(suite=sname, case=name, threads=nt, ember_s=te, torch_s=tt, ratio=ratio))
-                print(f"{sname:12s} {name:36s} {nt:3d} {fmt_time(te)} {fmt_time(tt)} {ratio:7.2f}", flush=True)
+                print(f"{sname:12s} {name:44s} {nt:3d} {fmt_time(te)} {fmt_time(tt)} {ratio:7.2f}", flush=True)
     report = dict(machine=platform.machine(), cpus=os.cpu_count(), python=platform.python_version(),
                   torch=th.__version__, ember=em.__version__, results=results)
     if not args.no_import and not args.filter:
