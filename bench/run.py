@@ -256,7 +256,7 @@ def main():
     args = ap.parse_args()
     em, th = _libs()
     results = []
-    print(f"{'suite':12s} {"case":44s} {'thr':>3s} {'ember':>12s} {'torch':>12s} {'ratio':>7s}")
+    print(f"{'suite':12s} {'case':44s} {'thr':>3s} {'ember':>12s} {'torch':>12s} {'ratio':>7s}")
     for nt in [int(t) for t in args.threads.split(",")]:
         em.set_num_threads(nt)
         th.set_num_threads(nt)
@@ -277,7 +277,7 @@ def main():
     if not args.no_import and not args.filter:
         it = import_times()
         report["import"] = it
-        print(f"{'import':12s} {'import ember / import torch':36s} {'':3s} {fmt_time(it['ember'])} "
+        print(f"{'import':12s} {'import ember / import torch':44s} {'':3s} {fmt_time(it['ember'])} "
               f"{fmt_time(it['torch'])} {it['ember'] / it['torch']:7.2f}")
     with open(args.json, "w") as f:
         json.dump(report, f, indent=1)
