@@ -232,7 +232,17 @@ def _lambda_list(optimizer, lr_lambda, check_callable):
     return lambdas
 
 
-class LambdaLR(LRScheduler):
+class _LambdaScheduler(LRScheduler):
+    """Schedulers driven by per-group lr_lambdas; lambdas that are plain functions are not saved."""
+
+    def state_dict(self):
+        return _lambdas_state_dict(self, "lr_lambdas")
+
+    def load_state_dict(self, state_dict):
+        _lambdas_load_state_dict(self, "lr_lambdas", state_dict)
+
+
+class LambdaLR(_LambdaScheduler):
     """lr = initial_lr * lr_lambda(epoch), one lambda per group or one for all."""
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
@@ -240,30 +250,18 @@ class LambdaLR(LRScheduler):
         self.lr_lambdas = _lambda_list(optimizer, lr_lambda, check_callable=False)
         super().__init__(optimizer, last_epoch)
 
-    def state_dict(self):
-        return _lambdas_state_dict(self, "lr_lambdas")
-
-    def load_state_dict(self, state_dict):
-        _lambdas_load_state_dict(self, "lr_lambdas", state_dict)
-
     def get_lr(self):
         _warn_get_lr_called_within_step(self)
         return [base_lr * lmbda(self.last_epoch) for lmbda, base_lr in zip(self.lr_lambdas, self.base_lrs)]
 
 
-class MultiplicativeLR(LRScheduler):
+class MultiplicativeLR(_LambdaScheduler):
     """lr = lr * lr_lambda(epoch) at every step but the first."""
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
         self.optimizer = optimizer
         self.lr_lambdas = _lambda_list(optimizer, lr_lambda, check_callable=True)
         super().__init__(optimizer, last_epoch)
-
-    def state_dict(self):
-        return _lambdas_state_dict(self, "lr_lambdas")
-
-    def load_state_dict(self, state_dict):
-        _lambdas_load_state_dict(self, "lr_lambdas", state_dict)
 
     def get_lr(self):
         _warn_get_lr_called_within_step(self)
