@@ -112,7 +112,7 @@ Tensor hardtanh_impl(const Tensor& x, const Scalar& lo, const Scalar& hi, Tensor
       [=](auto v) {
         using T = decltype(v);
         T l = lo.to<T>(), h = hi.to<T>();
-        return v < l ? l : (v > h ? h : v);
+        return std::min(std::max(v, l), h);  // NaN propagates, as torch's clamp
       },
       [=](auto g, auto v) {
         using T = decltype(v);
@@ -292,7 +292,7 @@ Tensor shrink_impl(const Tensor& x, double lambd, bool soft) {
       kSoftshrink, x, Tensor(),
       [=](auto v) {
         using T = decltype(v);
-        return v > T(lambd) ? v - T(lambd) : (v < T(-lambd) ? v + T(lambd) : T(0));
+        return v > T(lambd) ? v - T(lambd) : (v < T(-lambd) ? v + T(lambd) : v * T(0));  // keeps NaN
       },
       grad, composite);
 }

@@ -156,8 +156,6 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
 
 
 def hardtanh_(input, min_val=-1.0, max_val=1.0):
-    if min_val > max_val:
-        raise ValueError("min_val cannot be greater than max_val")
     return _nn.hardtanh_(input, min_val, max_val)
 
 
