@@ -7,6 +7,7 @@ import warnings
 
 from .. import _C
 from .._C import _nn
+from .._creation import arange as _arange
 
 __all__ = ["relu", "relu_", "relu6", "elu", "elu_", "selu", "selu_", "celu", "celu_", "leaky_relu", "leaky_relu_",
            "prelu", "rrelu", "rrelu_", "glu", "gelu", "logsigmoid", "hardshrink", "tanhshrink", "softsign", "softplus", "softmin",
@@ -273,9 +274,10 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         raise ValueError(f"weight has to be a 2D Tensor, but got Tensor of dimension {weight.dim()}")
     if input.dim() == 2:
         if offsets is not None:
+            type_str = "<class 'ember.Tensor'>" if type(offsets) is _C.Tensor else str(type(offsets))
             raise ValueError("if input is 2D, then offsets has to be None, as input is treated is a mini-batch of "
-                             f"fixed length sequences. However, found offsets of type {type(offsets)}")
-        offsets = _C.arange(0, input.numel(), input.size(1), dtype=input.dtype)
+                             f"fixed length sequences. However, found offsets of type {type_str}")
+        offsets = _arange(0, input.numel(), input.size(1), dtype=input.dtype)
         include_last_offset = False
         input = input.reshape(-1)
         if per_sample_weights is not None:
