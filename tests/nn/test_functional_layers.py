@@ -99,7 +99,7 @@ def test_layer_norm_many_rows_and_wide_rows():
 
 
 def test_layer_norm_results_do_not_depend_on_thread_count():
-    x, g = ember.tensor(randn(200, 64)), ember.tensor(randn(200, 64))
+    x, g = ember.tensor(randn(2000, 64)), ember.tensor(randn(2000, 64))  # several blocks per thread
     results = []
     old = ember.get_num_threads()
     try:

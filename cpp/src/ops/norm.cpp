@@ -14,7 +14,9 @@ namespace ember {
 
 namespace {
 
-constexpr int64_t kRowBlock = 32;  // rows per partial sum of the weight/bias gradients
+// Rows per partial sum of the weight/bias gradients: at least 32, and at most ~64 partials. It
+// depends on the row count only, never on the thread count.
+int64_t row_block(int64_t rows) { return std::max<int64_t>(32, (rows + 63) / 64); }
 
 // Checks the shapes and returns N, the number of normalised elements per row.
 int64_t check_layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias) {
@@ -88,6 +90,7 @@ void layer_norm_forward_kernel(const T* x, const T* w, const T* b, T* out, T* me
 template <typename T>
 void layer_norm_backward_kernel(const T* g, const T* x, const T* mean, const T* rstd, const T* w, T* dx, T* dw,
                                 T* db, int64_t M, int64_t N) {
+  const int64_t kRowBlock = row_block(M);
   int64_t blocks = (M + kRowBlock - 1) / kRowBlock;
   bool param_grads = dw || db;
   std::vector<double> partial_w(param_grads ? static_cast<size_t>(blocks * N) : 0);
