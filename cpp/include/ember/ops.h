@@ -4,6 +4,7 @@
 #pragma once
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 #include "autograd.h"
@@ -294,6 +295,69 @@ EMBER_API Tensor baddbmm(const Tensor& input, const Tensor& batch1, const Tensor
 // x @ w.T + b (b may be undefined) as one GEMM with the bias as its initial value.
 EMBER_API Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b = Tensor());
 // [linalg: more ops here]
+
+// ---- activations (src/ops/activation.cpp) ------------------------------------------------
+// torch.nn.functional's activations; each `op_` is the in-place form. Floating dtypes only,
+// except hardtanh/relu6/threshold, which also keep integer dtypes.
+// x > 0 ? scale * x : alpha * scale * (exp(input_scale * x) - 1); selu and celu are special cases.
+EMBER_API Tensor elu(const Tensor& x, double alpha = 1, double scale = 1, double input_scale = 1);
+EMBER_API Tensor& elu_(Tensor& x, double alpha = 1, double scale = 1, double input_scale = 1);
+EMBER_API Tensor selu(const Tensor& x);
+EMBER_API Tensor& selu_(Tensor& x);
+EMBER_API Tensor celu(const Tensor& x, double alpha = 1);  // alpha == 0 raises
+EMBER_API Tensor& celu_(Tensor& x, double alpha = 1);
+EMBER_API Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
+EMBER_API Tensor& leaky_relu_(Tensor& x, double negative_slope = 0.01);
+// x clamped to [min_val, max_val]; relu6 is hardtanh(x, 0, 6).
+EMBER_API Tensor hardtanh(const Tensor& x, const Scalar& min_val = Scalar(-1.0), const Scalar& max_val = Scalar(1.0));
+EMBER_API Tensor& hardtanh_(Tensor& x, const Scalar& min_val = Scalar(-1.0), const Scalar& max_val = Scalar(1.0));
+EMBER_API Tensor relu6(const Tensor& x);
+EMBER_API Tensor& relu6_(Tensor& x);
+EMBER_API Tensor hardsigmoid(const Tensor& x);  // clamp(x / 6 + 1/2, 0, 1)
+EMBER_API Tensor& hardsigmoid_(Tensor& x);
+EMBER_API Tensor hardswish(const Tensor& x);    // x * hardsigmoid(x)
+EMBER_API Tensor& hardswish_(Tensor& x);
+// log(1 + exp(beta * x)) / beta, or x where beta * x > threshold.
+EMBER_API Tensor softplus(const Tensor& x, double beta = 1, double threshold = 20);
+// x <= threshold ? value : x.
+EMBER_API Tensor threshold(const Tensor& x, const Scalar& threshold, const Scalar& value);
+EMBER_API Tensor& threshold_(Tensor& x, const Scalar& threshold, const Scalar& value);
+// x * Phi(x); approximate is "none" (erf) or "tanh".
+EMBER_API Tensor gelu(const Tensor& x, const std::string& approximate = "none");
+EMBER_API Tensor& gelu_(Tensor& x, const std::string& approximate = "none");
+EMBER_API Tensor silu(const Tensor& x);  // x * sigmoid(x)
+EMBER_API Tensor& silu_(Tensor& x);
+EMBER_API Tensor mish(const Tensor& x);  // x * tanh(softplus(x))
+EMBER_API Tensor& mish_(Tensor& x);
+EMBER_API Tensor log_sigmoid(const Tensor& x);
+// Zero inside [-lambd, lambd]; outside, x (hard) or x moved towards zero by lambd (soft).
+EMBER_API Tensor hardshrink(const Tensor& x, double lambd = 0.5);
+EMBER_API Tensor softshrink(const Tensor& x, double lambd = 0.5);
+// x > 0 ? x : weight * x, weight a single value or one per channel (dim 1).
+EMBER_API Tensor prelu(const Tensor& x, const Tensor& weight);
+
+// ---- normalization (src/ops/norm.cpp) ---------------------------------------------------
+// Normalises over the trailing dims `normalized_shape`, then applies the optional elementwise
+// weight and bias; also returns the mean and 1/std (shaped like x with those dims set to 1).
+EMBER_API std::tuple<Tensor, Tensor, Tensor> native_layer_norm(const Tensor& x, const Shape& normalized_shape,
+                                                               const Tensor& weight, const Tensor& bias, double eps);
+EMBER_API Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = Tensor(),
+                            const Tensor& bias = Tensor(), double eps = 1e-5);
+
+// ---- embeddings (src/ops/embedding.cpp) ---------------------------------------------------
+// Rows of the 2-D weight at integer `indices` (any shape): [*indices.shape, D]. Rows equal to
+// padding_idx (when >= 0) get no gradient; scale_grad_by_freq divides by each index's count.
+EMBER_API Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx = -1,
+                           bool scale_grad_by_freq = false, bool sparse = false);
+// In place, under no autograd: rows at `indices` whose norm exceeds max_norm are scaled to it.
+EMBER_API Tensor& embedding_renorm_(Tensor& weight, const Tensor& indices, double max_norm, double norm_type);
+// Sums (mode 0), means (1) or maxima (2) of bags of rows: bag b holds indices[offsets[b] ..
+// offsets[b+1]) (1-D indices and offsets); per_sample_weights scales each row (sum only);
+// entries equal to padding_idx (when >= 0) are skipped; empty bags give zeros.
+EMBER_API Tensor embedding_bag(const Tensor& weight, const Tensor& indices, const Tensor& offsets,
+                               bool scale_grad_by_freq = false, int64_t mode = 0,
+                               const Tensor& per_sample_weights = Tensor(), bool include_last_offset = false,
+                               int64_t padding_idx = -1);
 
 // ---- indexing (src/ops/index.cpp) ---------------------------------------------------------
 // One item of a Python-style subscript x[...]: an int, a slice (absent bounds are open), None,

@@ -490,7 +490,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
     throw Error(str_cat("mat2 must be a matrix, got ", w.dim(), "-D tensor"));
   }
   if (x.dim() == 0)
-    throw Error(str_cat("both arguments to matmul need to be at least 1D, but they are 0D and 2D"));
+    throw Error(str_cat("both arguments to linear need to be at least 1D, but they are 0D and 2D"));
   int64_t in = x.sizes().back();
   Shape lead(x.sizes().begin(), x.sizes().end() - 1);
   Tensor x2 = x.dim() == 2 ? x : reshape(x, {shape_numel(lead), in});

@@ -1,5 +1,15 @@
 """The Module base class and the layers built on it."""
 from .module import Module  # noqa: F401
 from .container import Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict  # noqa: F401
+from .linear import *  # noqa: F401,F403
+from .activation import *  # noqa: F401,F403
+from .flatten import *  # noqa: F401,F403
+from .sparse import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
+from .lazy import UninitializedParameter  # noqa: F401
+from . import linear as _linear, activation as _activation, flatten as _flatten, sparse as _sparse
+from . import normalization as _normalization
 
 __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
+__all__ += (_linear.__all__ + _activation.__all__ + _flatten.__all__ + _sparse.__all__ + _normalization.__all__
+            + ["UninitializedParameter"])
