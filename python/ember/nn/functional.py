@@ -1,0 +1,2 @@
+"""ember.nn.functional: the stateless functions behind the layers, as torch.nn.functional."""
+from ._functional_losses import *  # noqa: F401,F403
