@@ -47,8 +47,9 @@ def _broadcast_shape(a, b):
     return tuple(out)
 
 
-def _weighted_reduction(loss, weight, input, reduction):
-    """mse/l1/huber with an elementwise weight: torch's composite formula."""
+def _weighted_reduction(loss, weight, input, reduction, mean_over_weights=True):
+    """mse/l1/huber with an elementwise weight: torch's composite formula ('mean' divides by the
+    sum of the weights, or for huber by the number of elements)."""
     if weight.size() != input.size():
         raise ValueError("Weights and input must have the same size.")
     loss = loss * weight
@@ -57,7 +58,7 @@ def _weighted_reduction(loss, weight, input, reduction):
     if reduction == "sum":
         return loss.sum()
     if reduction == "mean":
-        return loss.sum() / weight.sum()
+        return loss.sum() / weight.sum() if mean_over_weights else loss.mean()
     raise ValueError(f"Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'.")
 
 
@@ -215,7 +216,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """Squared error below ``delta``, delta-scaled absolute error above."""
     _size_warning(input, target)
     if weight is not None:
-        return _weighted_reduction(_nn.huber_loss(input, target, 0, delta), weight, input, reduction)
+        return _weighted_reduction(_nn.huber_loss(input, target, 0, delta), weight, input, reduction, False)
     return _nn.huber_loss(input, target, _get_enum(reduction), delta)
 
 
