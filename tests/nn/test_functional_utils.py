@@ -317,3 +317,24 @@ def test_dropout_modules():
         y = me(x)
         assert not ember.equal(y, x)
     assert repr(ember.nn.Dropout(inplace=True)) == repr(torch.nn.Dropout(inplace=True))
+
+
+def test_results_do_not_depend_on_the_thread_count():
+    """Dropout masks and reduced losses are bitwise identical with 1 and 2 threads."""
+    x = ember.tensor(randn(300, 400))
+    t = ember.tensor(rng.randint(0, 400, 300))
+    y = ember.tensor(rng.uniform(0, 1, (300, 400)).astype(np.float32))
+    before = ember.get_num_threads()
+    outs = []
+    try:
+        for n in (1, 2):
+            ember.set_num_threads(n)
+            ember.manual_seed(11)
+            xg = x.detach().requires_grad_(True)
+            loss = F(ember).cross_entropy(xg, t) + F(ember).mse_loss(xg, y) + F(ember).dropout(xg, 0.3).sum()
+            loss.backward()
+            outs.append((loss.detach().numpy().copy(), xg.grad.numpy().copy()))
+    finally:
+        ember.set_num_threads(before)
+    assert outs[0][0].tobytes() == outs[1][0].tobytes()
+    assert outs[0][1].tobytes() == outs[1][1].tobytes()

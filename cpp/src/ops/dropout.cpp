@@ -81,7 +81,8 @@ Tensor dropout_impl(const Tensor& x, double p, bool train, bool alpha, Generator
   dropout_kernel(xc, out, mult, p, plan, gen);
   if (any_requires_grad({&x}))
     record_function(alpha && p < 1.0 ? "AddBackward0" : "MulBackward0", {x}, {&out},
-                    [mult](const GradList& g, FunctionNode&) { return GradList{g[0] * mult}; });
+                    [](const GradList& g, FunctionNode& self) { return GradList{g[0] * self.saved(0)}; },
+                    {{mult, false}});
   return out;
 }
 

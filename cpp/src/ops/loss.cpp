@@ -36,10 +36,11 @@ double chunked_sum(int64_t n, const F& f) {
   return s;
 }
 
-// x broadcast to `shape`, cast to dt and made contiguous (no copy when it already is).
+// x broadcast to `shape`, cast to dt and made contiguous (no copy when it already is); records
+// no autograd history.
 Tensor dense(const Tensor& x, const Shape& shape, DType dt) {
   NoGradGuard ng;
-  Tensor c = cast_nograd(detach(x), dt);
+  Tensor c = cast_nograd(x, dt);
   if (c.sizes() != shape) c = expand(c, shape);
   return contiguous(c);
 }
@@ -426,7 +427,8 @@ Tensor class_index_loss(const Tensor& input, const Tensor& target, const Tensor&
   ClassGeometry geo(input);
   const char* node = eps > 0 ? "AddBackward0" : input.dim() <= 2 ? "NllLossBackward0" : "NllLoss2DBackward0";
   DType dt = input.dtype();
-  Tensor x = contiguous(detach(input)), t = contiguous(target), w = weight.defined() ? contiguous(detach(weight)) : Tensor();
+  Tensor x = dense(input, input.sizes(), dt), t = contiguous(target);
+  Tensor w = weight.defined() ? dense(weight, weight.sizes(), dt) : Tensor();
   check_targets(t, geo.C, ignore_index);
   int64_t ns = geo.samples();
   Tensor lp = kLogSoftmax ? empty(input.sizes(), dt) : x;
@@ -700,7 +702,7 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Ten
   if (weight.defined()) broadcast_shapes(target.sizes(), weight.sizes());  // RuntimeError if it does not broadcast
   check_weight_no_grad(weight, "binary_cross_entropy");
   {  // torch checks the range before computing; NaN is out of range too
-    Tensor xc = contiguous(detach(input));
+    Tensor xc = dense(input, input.sizes(), input.dtype());
     bool ok = dispatch_floating(input.dtype(), "binary_cross_entropy", [&](auto tag) {
       using T = decltype(tag);
       const T* p = xc.data<T>();
