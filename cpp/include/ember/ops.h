@@ -426,6 +426,46 @@ EMBER_API Tensor argsort(const Tensor& x, int64_t dim = -1, bool descending = fa
 EMBER_API std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim = -1, bool largest = true,
                                          bool sorted = true);
 
+// ---- losses (src/ops/loss.cpp) ----------------------------------------------------------
+// Reductions of a loss, as torch's Reduction enum (0 none, 1 mean, 2 sum).
+enum class Reduction : int8_t { None = 0, Mean = 1, Sum = 2 };
+// log_softmax over the class dim (1, or 0 for an unbatched (C,) input) and the negative log
+// likelihood in one pass. target: class indices (int64/uint8, input's shape without the class
+// dim) or class probabilities (floating, input's shape).
+EMBER_API Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight = Tensor(),
+                               Reduction reduction = Reduction::Mean, int64_t ignore_index = -100,
+                               double label_smoothing = 0.0);
+// -weight[t] * input[t] per sample, with input (C), (N, C) or (N, C, d1, ...).
+EMBER_API Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight = Tensor(),
+                          Reduction reduction = Reduction::Mean, int64_t ignore_index = -100);
+// Pointwise regression losses; input and target broadcast.
+EMBER_API Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
+EMBER_API Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
+EMBER_API Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean,
+                                double beta = 1.0);
+EMBER_API Tensor huber_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean,
+                            double delta = 1.0);
+// Binary cross entropy of probabilities (logs clamped at -100); weight broadcasts to target.
+EMBER_API Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight = Tensor(),
+                                      Reduction reduction = Reduction::Mean);
+// Binary cross entropy of logits, computed stably; weight and pos_weight broadcast.
+EMBER_API Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
+                                                  const Tensor& weight = Tensor(), const Tensor& pos_weight = Tensor(),
+                                                  Reduction reduction = Reduction::Mean);
+
+// ---- dropout (src/ops/dropout.cpp); gen == nullptr uses default_generator() ---------------
+// Zeroes each element with probability p and scales the rest by 1/(1-p); x itself when !train or p == 0.
+EMBER_API Tensor dropout(const Tensor& x, double p, bool train, Generator* gen = nullptr);
+EMBER_API Tensor& dropout_(Tensor& x, double p, bool train, Generator* gen = nullptr);
+// Dropout that keeps the mean and variance of SELU activations (dropped values go to -alpha').
+EMBER_API Tensor alpha_dropout(const Tensor& x, double p, bool train, Generator* gen = nullptr);
+EMBER_API Tensor& alpha_dropout_(Tensor& x, double p, bool train, Generator* gen = nullptr);
+
+// ---- padding (src/ops/pad.cpp) -------------------------------------------------------------
+// Pads the last len(pad)/2 dims with `value`: pad = (left, right) of the last dim, then of the
+// one before, ...; negative amounts crop.
+EMBER_API Tensor constant_pad_nd(const Tensor& x, const std::vector<int64_t>& pad, const Scalar& value = Scalar(int64_t(0)));
+
 // C++ operators for convenience in native code and in backward formulas.
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }

@@ -6,10 +6,12 @@ from .activation import *  # noqa: F401,F403
 from .flatten import *  # noqa: F401,F403
 from .sparse import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
+from .loss import *  # noqa: F401,F403
+from .dropout import Dropout, AlphaDropout  # noqa: F401
 from .lazy import UninitializedParameter  # noqa: F401
 from . import linear as _linear, activation as _activation, flatten as _flatten, sparse as _sparse
-from . import normalization as _normalization
+from . import normalization as _normalization, loss as _loss
 
 __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 __all__ += (_linear.__all__ + _activation.__all__ + _flatten.__all__ + _sparse.__all__ + _normalization.__all__
-            + ["UninitializedParameter"])
+            + _loss.__all__ + ["Dropout", "AlphaDropout", "UninitializedParameter"])
