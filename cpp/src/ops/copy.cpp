@@ -111,12 +111,16 @@ Tensor detach(const Tensor& x) {
 }
 
 Tensor& copy_(Tensor& dst, const Tensor& src) {
-  check_inplace(dst);
+  bool rg = any_requires_grad({&dst, &src});
+  check_inplace(dst, rg);
   Shape b = broadcast_shapes(dst.sizes(), src.sizes());
   if (b != dst.sizes())
     throw Error(str_cat("output with shape ", shape_str(dst.sizes()),
                         " doesn't match the broadcast shape ", shape_str(b)));
-  bool rg = any_requires_grad({&dst, &src});
+  for (int64_t d = 0; d < dst.dim(); ++d)
+    if (dst.strides()[d] == 0 && dst.sizes()[d] > 1)
+      throw Error("unsupported operation: more than one element of the written-to tensor refers to a single memory "
+                  "location. Please clone() the tensor before performing the operation.");
   if (!dst.is_same(src)) copy_kernel(dst, src);
   dst.bump_version();
   if (rg) {
