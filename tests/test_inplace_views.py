@@ -847,3 +847,25 @@ def test_random_view_chain_write_matches_torch(steps, op):
         return y, v, y.sum() * v.sum()
 
     compare(prog, Z, Z + 1)
+
+
+def test_error_view_of_overlapping_base_after_write():
+    # The base's gradient cannot be laid out in its own memory when its elements share memory.
+    arr = np.lib.stride_tricks.as_strided(np.zeros(3), shape=(2, 3), strides=(0, 8), writeable=True)
+    b = ember.from_numpy(arr).requires_grad_()
+    v = b[0]
+    with ember.no_grad():
+        b.zero_()
+    with pytest.raises(RuntimeError, match=r"autograd through views of a tensor whose elements share memory "
+                                           r"\(sizes \[2, 3\], strides \[0, 1\]\) is not supported"):
+        v * 2
+
+
+def test_op_results_made_from_internal_views_are_not_views():
+    for lib in (ember, torch):
+        x = lib.ones(2, 3)
+        w = lib.ones(3, requires_grad=True)
+        r = x.roll(1)
+        assert r._base is None
+        r.mul_(w)
+        assert r.grad_fn.name() == "MulBackward0"

@@ -698,7 +698,7 @@ Tensor roll(const Tensor& x, const std::vector<int64_t>& shifts, const std::vect
   {
     NoGradGuard ng;
     if (dims.empty()) {
-      out = view(roll(flatten(x), shifts, {0}), x.sizes());
+      out = detach(view(roll(flatten(x), shifts, {0}), x.sizes()));  // a result, not a view of a temporary
     } else {
       Tensor cur = x;
       for (size_t i = 0; i < dims.size(); ++i) {
