@@ -121,8 +121,8 @@ EMBER_API std::shared_ptr<FunctionNode> record_function(
 
 // ---- views and in-place ops (torch's view + in-place semantics) ----------------------------
 // A view op's output is a differentiable view of the op's input: its base is the input's base (or
-// the input). record() treats an output that is such a view, written since its history was set,
-// as an in-place write through the view and calls rebase_history.
+// the input). record() treats an output that is such a view and also an input, or written since
+// its history was set, as an in-place write through the view and calls rebase_history.
 // Marks `view` as a differentiable view of `x`; view ops call it after recording their node.
 EMBER_API void set_view_base(Tensor& view, const Tensor& x, bool multi_output = false);
 // Before an in-place op writes into `t`: torch's errors for leaves that require grad, views of

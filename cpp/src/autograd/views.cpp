@@ -15,6 +15,9 @@
 // Geometry: the base's gradient is laid out in a scratch buffer with the base's strides, and the
 // view's region is addressed in that buffer with the view's strides and its offset relative to
 // the base's, so any chain of views reduces to one strided region of the base.
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include "ember/autograd.h"
 #include "ember/ops.h"
 #include "../core/dispatch.h"
@@ -121,7 +124,7 @@ Tensor base_grad_from_view_grad(const Tensor& g, const Region& base, const Regio
     Scratch s(base, view, g.dtype());
     Tensor dst = s.at(view);
     if (non_overlapping(view)) copy_(dst, g);
-    else accumulate_overlapping(dst, g.dtype() == dst.dtype() ? g : to_dtype(g, dst.dtype()));
+    else accumulate_overlapping(dst, g);
     out = clone(s.at(base));
   }
   if (any_requires_grad({&g}))

@@ -2,7 +2,7 @@
 #include <cstring>
 #include "../core/dispatch.h"
 #include "../core/iter.h"
-#include "ember/ops.h"
+#include "elementwise_kernels.h"
 
 namespace ember {
 
@@ -117,10 +117,7 @@ Tensor& copy_(Tensor& dst, const Tensor& src) {
   if (b != dst.sizes())
     throw Error(str_cat("output with shape ", shape_str(dst.sizes()),
                         " doesn't match the broadcast shape ", shape_str(b)));
-  for (int64_t d = 0; d < dst.dim(); ++d)
-    if (dst.strides()[d] == 0 && dst.sizes()[d] > 1)
-      throw Error("unsupported operation: more than one element of the written-to tensor refers to a single memory "
-                  "location. Please clone() the tensor before performing the operation.");
+  check_no_overlap(dst, {});
   if (!dst.is_same(src)) copy_kernel(dst, src);
   dst.bump_version();
   if (rg) {
