@@ -207,6 +207,7 @@ static Tensor tensor_from_dl(const dl::DLTensor& d, std::shared_ptr<void>& owner
   impl->sizes = std::move(sizes);
   impl->strides = std::move(strides);
   impl->dtype = dt;
+  impl->inference = ember::inference_mode_enabled();
   for (size_t i = 0; i < impl->sizes.size(); ++i)
     if (impl->sizes[i] <= 1) impl->strides[i] = impl->strides[i] < 0 ? 0 : impl->strides[i];
   return Tensor(std::move(impl));

@@ -84,6 +84,7 @@ Tensor from_numpy(py::array arr) {
   impl->sizes = sizes;
   impl->strides = strides;
   impl->dtype = dt;
+  impl->inference = ember::inference_mode_enabled();
   return Tensor(std::move(impl));
 }
 

@@ -39,6 +39,12 @@ void init_tensor(py::module_& m) {
       .def_property_readonly("is_leaf", [](const Tensor& t) { return t.is_leaf(); })
       .def_property_readonly("_version", [](const Tensor& t) { return t.version(); })
       .def_property_readonly("_base_is_view", [](const Tensor& t) { return t.impl()->is_view; })
+      .def_property_readonly("_base",
+                             [](const Tensor& t) -> py::object {
+                               if (!t.impl()->view_base) return py::none();
+                               return py::cast(Tensor(t.impl()->view_base));
+                             })
+      .def("is_inference", [](const Tensor& t) { return t.impl()->inference; })
       .def_property_readonly("output_nr", [](const Tensor& t) { return t.output_nr(); })
       .def_property_readonly("retains_grad", [](const Tensor& t) { return t.retains_grad(); })
       .def_property_readonly("is_cuda", [](const Tensor&) { return false; })
@@ -111,6 +117,12 @@ void init_tensor(py::module_& m) {
       .def("detach", [](const Tensor& t) { return ember::detach(t); })
       .def("detach_",
            [](Tensor& t) {
+             if (t.impl()->view_base)
+               throw ember::Error(
+                   "Can't detach views in-place. Use detach() instead. If you are using DistributedDataParallel "
+                   "(DDP) for training, and gradient_as_bucket_view is set as True, gradients are views of DDP "
+                   "buckets, and hence detach_() cannot be called on these gradients. To fix this error, please "
+                   "refer to the Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.");
              if (t.impl()->autograd) {
                t.impl()->autograd->grad_fn.reset();
                t.impl()->autograd->requires_grad = false;

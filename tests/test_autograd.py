@@ -1203,3 +1203,68 @@ def test_random_graphs_match_torch(data):
             assert e[0] == t[0] and (e[1] is None) == (t[1] is None), f"node {i}"
             if e[1] is not None:
                 assert_close(e[1], t[1], msg=f"node {i}: ")
+
+
+# ---- relu double backward, scalar operands, integer requires_grad, inference tensors ----------------
+
+def test_relu_double_backward_matches_torch():
+    res = []
+    for lib in (ember, torch):
+        x = lib.tensor([-1.0, 0.5, 2.0, 0.0], dtype=lib.float64, requires_grad=True)
+        g, = lib.autograd.grad((lib.relu(x) * x * x).sum(), x, create_graph=True)
+        gg, = lib.autograd.grad(g.sum(), x, create_graph=True)
+        r, = lib.autograd.grad(lib.relu(x).sum(), x, create_graph=True)
+        # torch's threshold_backward keeps its link to relu's output (with a zero derivative).
+        names = [r.grad_fn.name()] + [None if f is None else f.name() for f, _ in r.grad_fn.next_functions]
+        rr, = lib.autograd.grad(r.sum(), x)
+        res.append((g, gg, names, rr))
+    assert_close(res[0][0], res[1][0])
+    assert_close(res[0][1], res[1][1])
+    assert res[0][2] == res[1][2] == ["ThresholdBackwardBackward0", None, "ReluBackward0"]
+    assert_close(res[0][3], res[1][3])
+
+
+@pytest.mark.parametrize("expr", ["x * 2", "2 * x", "x / 2", "x ** 2", "x.clamp(0, 1)", "x + 2", "2 - x"])
+def test_scalar_operand_backward_twice_matches_torch(expr):
+    outcomes = []
+    for lib in (ember, torch):
+        x = lib.tensor([0.5, 1.5], dtype=lib.float64, requires_grad=True)
+        y = eval(expr).sum()
+        y.backward(retain_graph=True)
+        y.backward()
+        try:
+            y.backward()
+            outcomes.append(("ok", x.grad.tolist()))
+        except RuntimeError as e:
+            outcomes.append(("error", str(e)[:60]))
+    assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize("make", [lambda lib: lib.tensor([1, 2], requires_grad=True),
+                                  lambda lib: lib.zeros(2, dtype=lib.long, requires_grad=True),
+                                  lambda lib: lib.arange(3, requires_grad=True),
+                                  lambda lib: lib.full((2,), True, requires_grad=True)])
+def test_factory_requires_grad_on_integer_dtype(make):
+    for lib in (ember, torch):
+        with pytest.raises(RuntimeError, match="^Only Tensors of floating point and complex dtype can require "
+                                               "gradients$"):
+            make(lib)
+        with pytest.raises(RuntimeError, match="^only Tensors of floating point dtype can require gradients$"):
+            lib.ones(2, dtype=lib.long).requires_grad_()
+
+
+def test_is_inference():
+    for lib in (ember, torch):
+        x = lib.ones(2)
+        with lib.inference_mode():
+            a = lib.ones(2)
+            b = x * 1
+            c = x.view(2)
+            d = a[0:1]
+            e = lib.tensor([1.0])
+        assert a.is_inference() and b.is_inference() and d.is_inference() and e.is_inference()
+        assert not x.is_inference() and not c.is_inference() and not (x * 1).is_inference()
+        with lib.inference_mode(False):
+            assert not lib.ones(1).is_inference()
+    with ember.inference_mode():
+        assert ember.from_numpy(np.ones(2)).is_inference()

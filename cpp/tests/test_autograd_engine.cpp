@@ -191,7 +191,23 @@ static void test_errors() {
   CHECK(throws_with([&] { s.set_requires_grad(false); }, "you can only change requires_grad flags of leaf variables"));
 }
 
+// A write through a view changes the base's history: d(sum(a))/dx is 2 where b wrote, 1 elsewhere.
+static void test_inplace_through_view() {
+  Tensor x = from_values({1.0, 2.0, 3.0, 4.0});
+  x.set_requires_grad(true);
+  Tensor a = x * 1.0;
+  Tensor b = narrow(a, 0, 1, 2);
+  mul_(b, from_values({2.0}));
+  CHECK(a.grad_fn()->name() == "CopySlices" && b.grad_fn()->name() == "AsStridedBackward0");
+  CHECK(b.grad_fn()->next_edges[0].fn == a.grad_fn());
+  sum(a).backward();
+  CHECK(at(x.grad(), 0) == 1.0 && at(x.grad(), 1) == 2.0 && at(x.grad(), 2) == 2.0 && at(x.grad(), 3) == 1.0);
+  Tensor v = narrow(x, 0, 0, 2);
+  CHECK(throws_with([&] { mul_(v, from_values({2.0})); }, "a view of a leaf Variable that requires grad"));
+}
+
 int main() {
+  test_inplace_through_view();
   test_mlp_training();
   test_run_backward_with_inputs();
   test_hooks_and_retain_grad();

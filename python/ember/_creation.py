@@ -194,9 +194,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
                        "ember.tensor(sourceTensor).", UserWarning, stacklevel=2)
     arr = _to_array(data, dtype)
     t = _C.from_numpy(arr if arr.flags.c_contiguous else arr.copy(order="C"))
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
+    return _finish(t, requires_grad)
 
 
 def as_tensor(data, dtype=None, device=None):
@@ -216,6 +214,8 @@ def _dtype_or_default(dtype):
 
 def _finish(t, requires_grad):
     if requires_grad:
+        if not t.is_floating_point():  # factories word it differently from requires_grad_()
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
         t.requires_grad_(True)
     return t
 

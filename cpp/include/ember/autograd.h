@@ -36,6 +36,10 @@ class EMBER_API SavedTensor {
   uint32_t version_ = 0;
   bool is_output_ = false, released_ = false, requires_grad_ = false;
   uint32_t output_nr_ = 0;
+  // An output written in place through a view: its history is the view's regenerated grad_fn,
+  // not the owner (held weakly: that history leads back to the owner).
+  std::weak_ptr<Node> view_fn_;
+  bool inplace_view_ = false;
 };
 
 using GradList = std::vector<Tensor>;
@@ -114,10 +118,23 @@ EMBER_API void record(const std::shared_ptr<Node>& fn, const std::vector<Tensor>
 EMBER_API std::shared_ptr<FunctionNode> record_function(
     const char* name, const std::vector<Tensor>& inputs, const std::vector<Tensor*>& outputs,
     FunctionNode::BackwardFn fn, const std::vector<std::pair<Tensor, bool>>& saved = {});
-// Replaces the history of an in-place-modified tensor with `fn` (whose input 0 edge must be
-// the tensor's old history). Throws for leaves that require grad.
-EMBER_API void rebase_history(Tensor& t, const std::shared_ptr<Node>& fn);
+
+// ---- views and in-place ops (torch's view + in-place semantics) ----------------------------
+// A view op's output is a differentiable view of the op's input: its base is the input's base (or
+// the input). record() treats an output that is such a view and also an input, or written since
+// its history was set, as an in-place write through the view and calls rebase_history.
+// Marks `view` as a differentiable view of `x`; view ops call it after recording their node.
+EMBER_API void set_view_base(Tensor& view, const Tensor& x, bool multi_output = false);
+// Before an in-place op writes into `t`: torch's errors for leaves that require grad, views of
+// them, views made in no_grad/inference mode or by multi-output ops, and views whose elements
+// overlap. `any_requires_grad`: whether some input of the op (t included) requires grad.
+EMBER_API void check_inplace(const Tensor& t, bool any_requires_grad);
 EMBER_API void check_inplace(const Tensor& t);
+// Gives an in-place-modified tensor `t` the history `fn`, whose input 0 is t's old value. For a
+// differentiable view, the base's history becomes CopySlices(fn) and t's grad_fn a view of it.
+EMBER_API void rebase_history(Tensor& t, const std::shared_ptr<Node>& fn);
+// Regenerates a view's grad_fn from its base's history after either was written in place.
+EMBER_API void refresh_view_history(const Tensor& view);
 
 // Runs backward from `roots` with `grad_roots` (same length; an undefined gradient means ones
 // for a one-element root). Without `inputs`, accumulates into the leaves' .grad (unless

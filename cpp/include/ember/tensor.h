@@ -32,6 +32,10 @@ struct EMBER_API Storage {
 
 using TensorHook = std::function<Tensor(const Tensor&)>;
 
+// How a differentiable view was made (torch's CreationMeta): in-place writes through views made
+// in no_grad/inference mode or by multi-output ops (split, unbind) are refused.
+enum class ViewCreation : uint8_t { Default, NoGradMode, InferenceMode, MultiOutput };
+
 // Autograd state, allocated only for tensors that take part in autograd.
 struct AutogradMeta {
   bool requires_grad = false;
@@ -53,6 +57,14 @@ struct EMBER_API TensorImpl {
   bool is_view = false;
   // A Python number turned into a 0-dim tensor: it takes part in type promotion as a scalar.
   bool wrapped_number = false;
+  bool inference = false;  // created under inference_mode (Tensor.is_inference)
+  // Differentiable views (torch's _base): the root tensor, never itself a view, whose storage
+  // this one aliases. An in-place write to the view rebases the root's history onto a
+  // CopySlices node; the view's grad_fn is regenerated from the root's once the storage version
+  // moved past `view_version` (autograd.h: set_view_base, rebase_history).
+  std::shared_ptr<TensorImpl> view_base;
+  uint32_t view_version = 0;
+  ViewCreation view_creation = ViewCreation::Default;
 
   int64_t numel() const {
     int64_t n = 1;
@@ -108,12 +120,18 @@ class EMBER_API Tensor {
   void bump_version() const { impl_->storage->version.fetch_add(1, std::memory_order_relaxed); }
 
   // Autograd.
-  bool requires_grad() const { return impl_->autograd && impl_->autograd->requires_grad; }
+  // A view also requires grad when its base does (torch).
+  bool requires_grad() const {
+    if (impl_->autograd && impl_->autograd->requires_grad) return true;
+    const TensorImpl* base = impl_->view_base.get();
+    return base && base->autograd && base->autograd->requires_grad;
+  }
   // Marks a leaf as requiring grad; throws on non-leaves asked to stop requiring grad.
   Tensor& set_requires_grad(bool r);
+  // The node that produced this tensor; a view's is first brought up to date with its base's.
   const std::shared_ptr<Node>& grad_fn() const;
   uint32_t output_nr() const { return impl_->autograd ? impl_->autograd->output_nr : 0; }
-  bool is_leaf() const { return !impl_->autograd || !impl_->autograd->grad_fn; }
+  bool is_leaf() const { return !grad_fn(); }
   Tensor grad() const;
   void set_grad(const Tensor& g);
   void retain_grad();

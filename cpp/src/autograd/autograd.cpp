@@ -2,12 +2,22 @@
 #include <atomic>
 #include "ember/autograd.h"
 #include "ember/ops.h"
+#include "internal.h"
 
 namespace ember {
 
 static thread_local bool t_grad_enabled = true;
 static thread_local bool t_inference_mode = false;
 static std::atomic<uint64_t> g_sequence_nr{0};
+
+void throw_backward_twice() {
+  throw Error("Trying to backward through the graph a second time (or directly access saved tensors after "
+              "they have already been freed). Saved intermediate values of the graph are freed when you call "
+              ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+              "graph a second time or if you need to access saved tensors after calling backward.");
+}
+
+uint64_t next_sequence_nr() { return g_sequence_nr.fetch_add(1, std::memory_order_relaxed); }
 
 bool grad_enabled() { return t_grad_enabled; }
 void set_grad_enabled(bool e) { t_grad_enabled = e; }
@@ -29,9 +39,13 @@ bool any_requires_grad(const std::vector<Tensor>& inputs) {
 }
 
 Edge gradient_edge(const Tensor& t) {
-  if (!t.defined() || !t.requires_grad()) return Edge{};
+  if (!t.defined()) return Edge{};
+  if (t.impl()->view_base) refresh_view_history(t);
+  if (!t.requires_grad()) return Edge{};
   auto& m = t.impl()->meta();
   if (m.grad_fn) return Edge{m.grad_fn, m.output_nr};
+  // A view made in no_grad mode requires grad through its base only: its gradient goes nowhere.
+  if (!m.requires_grad) return Edge{};
   auto acc = m.grad_accumulator.lock();
   if (!acc) {
     acc = std::make_shared<AccumulateGrad>(t.impl_ptr());
@@ -42,7 +56,17 @@ Edge gradient_edge(const Tensor& t) {
 
 void record(const std::shared_ptr<Node>& fn, const std::vector<Tensor>& inputs,
             const std::vector<Tensor*>& outputs) {
-  fn->sequence_nr = g_sequence_nr.fetch_add(1, std::memory_order_relaxed);
+  fn->sequence_nr = next_sequence_nr();
+  // An output that is a differentiable view and also an input, or written since its history was
+  // set (in-place ops bump the version before recording), was written in place through the view.
+  // Decided before the inputs' edges are taken, which brings such a view's grad_fn up to date.
+  std::vector<char> written(outputs.size(), 0);
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const TensorImpl* o = outputs[i]->impl();
+    if (!o->view_base) continue;
+    written[i] = o->view_version != outputs[i]->version();
+    for (auto& in : inputs) written[i] = written[i] || in.impl() == o;
+  }
   fn->next_edges.reserve(inputs.size());
   for (auto& in : inputs) fn->next_edges.push_back(gradient_edge(in));
   fn->num_outputs = static_cast<uint32_t>(outputs.size());
@@ -52,12 +76,23 @@ void record(const std::shared_ptr<Node>& fn, const std::vector<Tensor>& inputs,
       fn->output_dtypes.push_back(o->dtype());
     }
   }
-  uint32_t nr = 0;
-  for (auto* o : outputs) {
-    auto& m = o->impl()->meta();
-    m.requires_grad = is_floating(o->dtype());
-    m.grad_fn = m.requires_grad ? fn : nullptr;
-    m.output_nr = nr++;
+  for (uint32_t nr = 0; nr < outputs.size(); ++nr) {
+    Tensor& o = *outputs[nr];
+    bool floating = is_floating(o.dtype());
+    if (written[nr] && floating) {
+      rebase_history(o, fn);
+      continue;
+    }
+    // A view that a non-view op hands out as its result (made internally) is not a view for autograd.
+    if (!written[nr]) o.impl()->view_base.reset();
+    if (floating) {
+      set_history(o, fn, nr);
+    } else {
+      auto& m = o.impl()->meta();
+      m.requires_grad = false;
+      m.grad_fn = nullptr;
+      m.output_nr = nr;
+    }
   }
 }
 
@@ -72,50 +107,22 @@ std::shared_ptr<FunctionNode> record_function(const char* name, const std::vecto
   return node;
 }
 
-void check_inplace(const Tensor& t) {
-  if (!t_grad_enabled || !t.requires_grad()) return;
-  if (t.is_leaf()) throw Error("a leaf Variable that requires grad is being used in an in-place operation.");
-  if (!t.impl()->is_view) return;
-  // A view of a leaf: its history is a chain of one-input view nodes ending at the leaf's
-  // AccumulateGrad, and it aliases the leaf's storage (other one-input ops allocate their own).
-  Node* n = t.impl()->autograd->grad_fn.get();
-  for (int depth = 0; n && depth < 64; ++depth) {
-    if (n->next_edges.size() != 1 || !n->next_edges[0].fn) return;
-    Node* child = n->next_edges[0].fn.get();
-    if (auto* acc = dynamic_cast<AccumulateGrad*>(child)) {
-      auto leaf = acc->leaf.lock();
-      if (leaf && leaf->storage == t.storage())
-        throw Error("a view of a leaf Variable that requires grad is being used in an in-place operation.");
-      return;
-    }
-    n = child;
-  }
-}
-
-void rebase_history(Tensor& t, const std::shared_ptr<Node>& fn) {
-  check_inplace(t);
-  auto& m = t.impl()->meta();
-  m.grad_fn = fn;
-  m.output_nr = 0;
-  m.requires_grad = true;
-}
-
 SavedTensor::SavedTensor(const Tensor& t, bool is_output) {
   if (!t.defined()) return;
   version_ = t.version();
   is_output_ = is_output;
   requires_grad_ = t.requires_grad();
   output_nr_ = t.output_nr();
+  if (is_output && t.impl()->view_base && t.impl()->autograd) {
+    inplace_view_ = true;
+    view_fn_ = t.impl()->autograd->grad_fn;
+  }
   if (is_output) data_ = detach(t);  // without grad_fn: the node owning us is its grad_fn
   else data_ = t;
 }
 
 Tensor SavedTensor::unpack(const std::shared_ptr<Node>& owner) const {
-  if (released_)
-    throw Error("Trying to backward through the graph a second time (or directly access saved tensors after "
-                "they have already been freed). Saved intermediate values of the graph are freed when you call "
-                ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
-                "graph a second time or if you need to access saved tensors after calling backward.");
+  if (released_) throw_backward_twice();
   if (!data_.defined()) return Tensor();
   if (data_.version() != version_) {
     // Name the node that produced the tensor: the owner for saved outputs, the tensor's own
@@ -138,6 +145,8 @@ Tensor SavedTensor::unpack(const std::shared_ptr<Node>& owner) const {
   m.requires_grad = true;
   m.grad_fn = owner;
   m.output_nr = output_nr_;
+  if (inplace_view_)
+    if (auto fn = view_fn_.lock()) m.grad_fn = std::move(fn);
   return out;
 }
 

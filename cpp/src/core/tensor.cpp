@@ -73,6 +73,7 @@ Tensor empty(const Shape& sizes, DType dtype) {
   impl->sizes = sizes;
   impl->strides = contiguous_strides(sizes);
   impl->dtype = dtype;
+  impl->inference = inference_mode_enabled();
   return Tensor(std::move(impl));
 }
 
@@ -84,6 +85,7 @@ Tensor make_view(const Tensor& base, const Shape& sizes, const Shape& strides, i
   impl->offset = offset;
   impl->dtype = base.dtype();
   impl->is_view = true;
+  impl->inference = base.impl()->inference;
   return Tensor(std::move(impl));
 }
 
@@ -113,6 +115,7 @@ Tensor& Tensor::set_requires_grad(bool r) {
 
 const std::shared_ptr<Node>& Tensor::grad_fn() const {
   static const std::shared_ptr<Node> none;
+  if (impl_->view_base) refresh_view_history(*this);
   return impl_->autograd ? impl_->autograd->grad_fn : none;
 }
 

@@ -2,7 +2,7 @@
 #include <cstring>
 #include "../core/dispatch.h"
 #include "../core/iter.h"
-#include "ember/ops.h"
+#include "elementwise_kernels.h"
 
 namespace ember {
 
@@ -111,12 +111,13 @@ Tensor detach(const Tensor& x) {
 }
 
 Tensor& copy_(Tensor& dst, const Tensor& src) {
-  check_inplace(dst);
+  bool rg = any_requires_grad({&dst, &src});
+  check_inplace(dst, rg);
   Shape b = broadcast_shapes(dst.sizes(), src.sizes());
   if (b != dst.sizes())
     throw Error(str_cat("output with shape ", shape_str(dst.sizes()),
                         " doesn't match the broadcast shape ", shape_str(b)));
-  bool rg = any_requires_grad({&dst, &src});
+  check_no_overlap(dst, {});
   if (!dst.is_same(src)) copy_kernel(dst, src);
   dst.bump_version();
   if (rg) {

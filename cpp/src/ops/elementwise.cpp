@@ -288,13 +288,23 @@ Tensor frac(const Tensor& x) { return frac_impl(x, Tensor()); }
 Tensor& frac_(Tensor& x) { return inplace_apply(x, {}, x.dtype(), false, frac_impl); }
 
 // ---- relu ------------------------------------------------------------------------------------
-// out <= 0 ? 0 : grad (torch's threshold_backward): one fused pass, or composite under create_graph.
+// out <= 0 ? 0 : grad (torch's threshold_backward), in one pass. Under create_graph it is linked
+// to both g and out (the latter with a zero derivative), as torch's ThresholdBackwardBackward0.
 static Tensor threshold_backward(const Tensor& g, const Tensor& out) {
-  if (grad_enabled()) return where(le(out, zero_scalar()), zero_scalar(), g);
-  return binary_apply(g, out, g.dtype(), [](auto tag) {
+  Tensor r = binary_apply(g, out, g.dtype(), [](auto tag) {
     using T = decltype(tag);
     return [](T gv, T ov) { return ov <= T(0) ? T(0) : gv; };
   });
+  if (any_requires_grad({&g, &out}))
+    record_function("ThresholdBackwardBackward0", {g, out}, {&r},
+                    [out_meta = InputMeta(out)](const GradList& gg, FunctionNode& self) {
+                      GradList res(2);
+                      if (self.needs_grad(0)) res[0] = threshold_backward(gg[0], self.saved(0));
+                      if (self.needs_grad(1)) res[1] = zeros(out_meta.shape, out_meta.dtype);
+                      return res;
+                    },
+                    {{out, false}});
+  return r;
 }
 
 static Tensor relu_impl(const Tensor& x, Tensor out) {

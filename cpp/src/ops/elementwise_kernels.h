@@ -217,7 +217,6 @@ inline void check_no_overlap(const Tensor& self, std::initializer_list<const Ten
 template <typename Op>
 Tensor& inplace_apply(Tensor& self, std::initializer_list<const Tensor*> others, DType result_dt, bool saves_self,
                       const Op& op, const char* zero_node = "NotImplemented") {
-  check_inplace(self);
   check_can_cast(result_dt, self.dtype());
   Shape shape = self.sizes();
   bool rg = grad_enabled() && self.requires_grad();
@@ -226,6 +225,7 @@ Tensor& inplace_apply(Tensor& self, std::initializer_list<const Tensor*> others,
     if (o->sizes() != shape) shape = broadcast_shapes(shape, o->sizes());
     rg = rg || (grad_enabled() && o->requires_grad());
   }
+  check_inplace(self, rg);
   if (shape != self.sizes())
     throw Error(str_cat("output with shape ", shape_str(self.sizes()), " doesn't match the broadcast shape ",
                         shape_str(shape)));
@@ -243,10 +243,7 @@ Tensor& inplace_apply(Tensor& self, std::initializer_list<const Tensor*> others,
   }
   if (!rg) return self;
   if (r.requires_grad()) {
-    AutogradMeta& m = self.impl()->meta();
-    m.grad_fn = r.grad_fn();
-    m.output_nr = r.output_nr();
-    m.requires_grad = true;
+    rebase_history(self, r.grad_fn());
   } else if (is_floating(self.dtype())) {
     std::vector<Tensor> inputs{self};
     std::vector<InputMeta> metas{InputMeta(self)};

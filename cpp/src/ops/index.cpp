@@ -119,16 +119,6 @@ void dispatch_bytes(size_t size, const F& f) {
   throw Error("unsupported element size");
 }
 
-// In-place ops that would have to update a base tensor's history are not supported: a view
-// written in place with autograd recording would leave its base's gradient wrong.
-void check_inplace_autograd(const Tensor& x, const char* op) {
-  check_inplace(x);
-  if (x.impl()->is_view)
-    throw NotImplementedError(str_cat(
-        op, ": writing in place into a view while autograd records is not supported (the base tensor's "
-        "gradient would miss the write); write into the base tensor directly, or clone() the view first"));
-}
-
 // ---- basic indexing: view steps ------------------------------------------------------------
 struct BasicStep {
   enum class Kind : int8_t { Select, Slice, Unsqueeze } kind;
@@ -182,6 +172,7 @@ Tensor basic_view(const Tensor& x, const Steps& steps) {
                     [in_shape = x.sizes(), steps](const GradList& g, FunctionNode&) {
                       return GradList{basic_view_backward(g[0], in_shape, steps)};
                     });
+  set_view_base(out, x);
   return out;
 }
 
@@ -497,7 +488,7 @@ Tensor index(const Tensor& x, const std::vector<Tensor>& indices) {
 Tensor& index_put_(Tensor& x, const std::vector<Tensor>& indices, const Tensor& values, bool accumulate) {
   check_same_dtype_put(x, values);
   bool rg = any_requires_grad({&x, &values});
-  if (rg) check_inplace_autograd(x, "index_put_");
+  check_inplace(x, rg);
   put_kernel(x, plan_advanced(x, indices), values, accumulate);
   x.bump_version();
   if (rg) record_index_put(x, values, x, indices, accumulate);
@@ -528,7 +519,13 @@ void set_item(Tensor& x, const IndexList& index, const Tensor& value) {
   if (lone_bool && !index[0].flag) return;
   ParsedIndex p = parse_index(x, lone_bool ? IndexList{TensorIndex::none()} : index);
   bool rg = any_requires_grad({&x, &value});
-  if (rg) check_inplace_autograd(x, "setitem");
+  // The write goes through the view the basic items make (torch checks that view; full slices
+  // make none), then the history of x changes.
+  bool whole = std::all_of(p.steps.begin(), p.steps.end(), [&](const BasicStep& s) {
+    return s.kind == BasicStep::Kind::Slice && s.start == 0 && s.step == 1 && s.length == x.sizes()[s.dim];
+  });
+  if (rg && !whole) check_inplace(basic_view(x, p.steps), rg);
+  check_inplace(x, rg);
   // Python numbers take x's dtype; index_put needs matching dtypes for tensor values (torch).
   if (p.has_adv && !value.impl()->wrapped_number) check_same_dtype_put(x, value);
   Shape vshape = strip_leading_ones(value.sizes());
@@ -675,7 +672,7 @@ Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor
 
 Tensor& index_add_(Tensor& x, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) {
   bool rg = any_requires_grad({&x, &source});
-  if (rg) check_inplace_autograd(x, "index_add_");
+  check_inplace(x, rg);
   return index_add_impl(x, x, dim, index, source, alpha, rg);
 }
 
@@ -847,13 +844,13 @@ Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Scalar& 
 
 Tensor& scatter_(Tensor& x, int64_t dim, const Tensor& index, const Tensor& src, const std::string& reduce) {
   bool rg = any_requires_grad({&x, &src});
-  if (rg) check_inplace_autograd(x, "scatter_");
+  check_inplace(x, rg);
   return scatter_impl(x, x, dim, index, src, false, reduce, rg, "scatter");
 }
 
 Tensor& scatter_(Tensor& x, int64_t dim, const Tensor& index, const Scalar& value, const std::string& reduce) {
   bool rg = any_requires_grad({&x});
-  if (rg) check_inplace_autograd(x, "scatter_");
+  check_inplace(x, rg);
   return scatter_impl(x, x, dim, index, wrapped_scalar(value), true, reduce, rg, "scatter");
 }
 
@@ -885,7 +882,7 @@ Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tens
 
 Tensor& scatter_add_(Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
   bool rg = any_requires_grad({&x, &src});
-  if (rg) check_inplace_autograd(x, "scatter_add_");
+  check_inplace(x, rg);
   return scatter_add_impl(x, x, dim, index, src, rg);
 }
 
@@ -939,7 +936,7 @@ Tensor& masked_fill_(Tensor& x, const Tensor& mask, const Tensor& value) {
     throw Error(str_cat("output with shape ", shape_str(x.sizes()), " doesn't match the broadcast shape ",
                         shape_str(shape)));
   bool rg = any_requires_grad({&x, &value});
-  if (rg) check_inplace_autograd(x, "masked_fill_");
+  check_inplace(x, rg);
   masked_fill_kernel(x, x, mask, value);
   x.bump_version();
   if (rg) record_masked_fill(x, mask, value, x);

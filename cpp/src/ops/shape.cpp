@@ -85,21 +85,25 @@ std::optional<Shape> view_strides(const Shape& old_sizes, const Shape& old_strid
   return st;
 }
 
-// A view of x with the given geometry whose backward is `back(g)`.
+// A view of x with the given geometry whose backward is `back(g)`; unless `differentiable_view`
+// is false (an internal copy's alias), it is x's differentiable view (in-place writes reach x).
 template <typename Back>
 Tensor make_differentiable_view(const Tensor& x, const Shape& sizes, const Shape& strides, int64_t offset,
-                                const char* name, Back back) {
+                                const char* name, Back back, bool differentiable_view = true) {
   Tensor out = make_view(x, sizes, strides, offset);
   if (any_requires_grad({&x}))
     record_function(name, {x}, {&out}, [back](const GradList& g, FunctionNode&) { return GradList{back(g[0])}; });
+  if (differentiable_view) set_view_base(out, x);
   return out;
 }
 
 // A view of x with `sizes` (viewable by construction), named `name` in the graph.
-Tensor reshape_view(const Tensor& x, const Shape& sizes, const Shape& strides, const char* name) {
+Tensor reshape_view(const Tensor& x, const Shape& sizes, const Shape& strides, const char* name,
+                    bool differentiable_view = true) {
   Shape in_shape = x.sizes();
-  return make_differentiable_view(x, sizes, strides, x.storage_offset(), name,
-                                  [in_shape](const Tensor& g) { return reshape(g, in_shape); });
+  return make_differentiable_view(
+      x, sizes, strides, x.storage_offset(), name, [in_shape](const Tensor& g) { return reshape(g, in_shape); },
+      differentiable_view);
 }
 
 // Copies src into dst (same shape) with no autograd recording.
@@ -147,6 +151,7 @@ std::vector<Tensor> split_views(const Tensor& x, const std::vector<int64_t>& siz
     record_function(name, {x}, pointers(outs), [dim](const GradList& g, FunctionNode&) {
       return GradList{cat(g, dim)};
     });
+  for (auto& o : outs) set_view_base(o, x, true);
   return outs;
 }
 
@@ -179,9 +184,9 @@ Tensor view(const Tensor& x, const Shape& shape) {
 Tensor reshape(const Tensor& x, const Shape& shape) {
   Shape sizes = infer_size(shape, x.numel());
   if (auto st = view_strides(x.sizes(), x.strides(), sizes)) return reshape_view(x, sizes, *st, "ViewBackward0");
-  // Not viewable: copy to contiguous memory, then view the copy (torch's _unsafe_view).
+  // Not viewable: copy to contiguous memory, then view the copy (torch's _unsafe_view: not a view).
   Tensor c = clone(x);
-  return reshape_view(c, sizes, contiguous_strides(sizes), "UnsafeViewBackward0");
+  return reshape_view(c, sizes, contiguous_strides(sizes), "UnsafeViewBackward0", false);
 }
 
 Tensor expand(const Tensor& x, const Shape& shape) {
@@ -405,6 +410,7 @@ Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
     record_function("SliceBackward0", {x}, {&out}, [in_shape = x.sizes(), dim, start](const GradList& g, FunctionNode&) {
       return GradList{slice_backward(g[0], in_shape, dim, start)};
     });
+  set_view_base(out, x);
   return out;
 }
 
@@ -424,6 +430,7 @@ Tensor select(const Tensor& x, int64_t dim, int64_t index) {
     record_function("SelectBackward0", {x}, {&out}, [in_shape = x.sizes(), dim, index](const GradList& g, FunctionNode&) {
       return GradList{slice_backward(unsqueeze(g[0], dim), in_shape, dim, index)};
     });
+  set_view_base(out, x);
   return out;
 }
 
@@ -483,6 +490,7 @@ std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {
     record_function("UnbindBackward0", {x}, pointers(outs), [dim](const GradList& g, FunctionNode&) {
       return GradList{stack(g, dim)};
     });
+  for (auto& o : outs) set_view_base(o, x, true);
   return outs;
 }
 
@@ -690,7 +698,7 @@ Tensor roll(const Tensor& x, const std::vector<int64_t>& shifts, const std::vect
   {
     NoGradGuard ng;
     if (dims.empty()) {
-      out = view(roll(flatten(x), shifts, {0}), x.sizes());
+      out = detach(view(roll(flatten(x), shifts, {0}), x.sizes()));  // a result, not a view of a temporary
     } else {
       Tensor cur = x;
       for (size_t i = 0; i < dims.size(); ++i) {

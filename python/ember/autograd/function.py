@@ -143,6 +143,11 @@ def _record(cls, ctx, args, outputs):
                                "output. The inputs that are modified inplace must all be outputs of the Function.")
         if t.is_leaf and t.requires_grad:
             raise RuntimeError("a leaf Variable that requires grad has been used in an in-place operation.")
+        if t._base is not None and (tensor_args[0] is not t or len(outs) != 1):
+            # The base's new history runs the node for the view's region; the node's gradient for
+            # its first input stands for the view's old value.
+            raise RuntimeError("ember.autograd.Function: a view modified in place (mark_dirty) must be the first "
+                               "tensor argument of forward and its only output")
 
     # Per output: ("diff", slot of the node) / ("nondiff", (shape, dtype)) / ("other", None).
     layout, diff_outs = [], []
