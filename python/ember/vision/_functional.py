@@ -8,6 +8,7 @@ converted or created, so tensors and numpy arrays work without it.
 import enum
 import numbers
 import sys
+import warnings
 
 import numpy as np
 
@@ -141,9 +142,15 @@ def pil_to_tensor(pic):
     return _C.from_numpy(array).permute(2, 0, 1)
 
 
+_MODES_BY_CHANNELS = {2: ("LA",), 3: ("RGB", "YCbCr", "HSV"), 4: ("RGBA", "CMYK", "RGBX")}
+_SINGLE_CHANNEL_MODES = {np.dtype(np.uint8): "L", np.dtype(np.int16): "I;16", np.dtype(np.int32): "I",
+                         np.dtype(np.float32): "F"}
+
+
 def to_pil_image(pic, mode=None):
-    """(C, H, W) tensor or (H, W, C) ndarray to a PIL image. Float data in [0, 1] is scaled to
-    bytes (x * 255, truncated, as torchvision); 1-channel becomes 'L', 3 'RGB', 4 'RGBA'."""
+    """(C, H, W) tensor or (H, W, C) ndarray to a PIL image (needs Pillow). A float tensor is
+    scaled by 255 and truncated to bytes (unless mode='F'); arrays are taken as they are. The
+    mode follows from dtype and channels: L/I;16/I/F, LA, RGB, RGBA (or the given mode)."""
     Image = _pil_image_module()
     if isinstance(pic, Tensor):
         if pic.dim() not in (2, 3):
@@ -152,27 +159,33 @@ def to_pil_image(pic, mode=None):
             pic = pic.unsqueeze(0)
         if pic.is_floating_point() and mode != "F":
             pic = pic.mul(255).to(_C.uint8)
-        array = np.ascontiguousarray(pic.detach().permute(1, 2, 0).numpy())
+        array = pic.detach().permute(1, 2, 0).numpy()
     elif isinstance(pic, np.ndarray):
         if pic.ndim not in (2, 3):
             raise ValueError(f"pic should be 2/3 dimensional. Got {pic.ndim} dimensions.")
         array = pic[:, :, None] if pic.ndim == 2 else pic
-        if np.issubdtype(array.dtype, np.floating) and mode != "F":
-            array = (array * 255).astype(np.uint8)
     else:
         raise TypeError(f"pic should be Tensor or ndarray. Got {type(pic)}.")
-    channels = array.shape[2]
+    array = np.ascontiguousarray(array)
+    height, width, channels = array.shape
     if channels == 1:
         array = array[:, :, 0]
-        default = {np.dtype(np.uint8): "L", np.dtype(np.int16): "I;16", np.dtype(np.int32): "I",
-                   np.dtype(np.float32): "F"}.get(array.dtype)
+        expected_mode = _SINGLE_CHANNEL_MODES.get(array.dtype)
+        if mode is not None and mode != expected_mode:
+            raise ValueError(f"Incorrect mode ({mode}) supplied for input type {array.dtype}. Should be {expected_mode}")
+        mode = expected_mode
+    elif channels in _MODES_BY_CHANNELS and array.dtype == np.uint8:
+        permitted = _MODES_BY_CHANNELS[channels]
+        if mode is not None and mode not in permitted:
+            raise ValueError(f"Only modes {list(permitted)} are supported for {channels}D inputs")
+        mode = mode or permitted[0]
     else:
-        default = {3: "RGB", 4: "RGBA"}.get(channels) if array.dtype == np.uint8 else None
-    if default is None:
+        mode = None
+    if mode is None:
         raise TypeError(f"Input type {array.dtype} with {channels} channels is not supported")
-    if mode is not None and mode != default:
-        return Image.fromarray(np.ascontiguousarray(array)).convert(mode)
-    return Image.fromarray(np.ascontiguousarray(array))
+    if channels == 1 and mode != "I;16":
+        return Image.fromarray(array)
+    return Image.frombytes(mode, (width, height), array.astype(array.dtype.newbyteorder("<")).tobytes())
 
 
 def normalize(tensor, mean, std, inplace=False):
@@ -529,5 +542,7 @@ def resize(img, size, interpolation=InterpolationMode.BILINEAR, max_size=None, a
     if [image_height, image_width] == [out_h, out_w]:
         return img
     if _is_pil_image(img):
+        if antialias is False:
+            warnings.warn("Anti-alias option is always applied for PIL Image input. Argument antialias is ignored.")
         return img.resize((out_w, out_h), _PIL_INT_FROM_MODE[interpolation])
     return _resize_tensor(img, out_h, out_w, interpolation.value, antialias)

@@ -217,7 +217,7 @@ def _read_idx(f, path):
     expected = int(np.prod(shape, dtype=object)) * dtype.itemsize
     data = _read_up_to(f, expected + 1)
     if len(data) != expected:
-        found = "more than" if len(data) > expected else str(len(data))
+        found = f"more than {expected}" if len(data) > expected else str(len(data))
         raise RuntimeError(f"{path} is not a valid IDX file: the header announces shape {list(shape)} of "
                            f"{dtype.name} ({expected} bytes of data) but the file has {found} bytes after the header")
     array = np.frombuffer(bytearray(data), dtype=dtype).reshape(shape)
