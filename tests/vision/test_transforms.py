@@ -246,6 +246,17 @@ def test_resize_nearest_matches_torch_exactly(in_hw, out_hw, mode):
     np.testing.assert_array_equal(out.numpy(), expected.numpy())
 
 
+def test_resize_2d_and_noncontiguous_tensors():
+    x = np.random.rand(10, 12, 3).astype(np.float32)
+    t = ember.from_numpy(x).permute(2, 0, 1)  # (3, 10, 12) view with strides of an HWC array
+    assert not t.is_contiguous()
+    expected = TF.interpolate(torch.from_numpy(x).permute(2, 0, 1)[None], size=(4, 7), mode="bilinear",
+                              antialias=True)[0].numpy()
+    np.testing.assert_allclose(T.Resize((4, 7))(t).numpy(), expected, atol=3e-6, rtol=0)
+    out = T.Resize((4, 7))(ember.from_numpy(x[:, :, 0].copy()))  # (H, W)
+    np.testing.assert_allclose(out.numpy(), expected[0], atol=3e-6, rtol=0)
+
+
 def test_resize_float64_tensor():
     x = np.random.rand(1, 9, 14)
     out = T.Resize((4, 5))(ember.from_numpy(x))
