@@ -6,9 +6,9 @@ import ember
 
 
 def assert_same(e, t, path="batch"):
-    """ember structure ``e`` equals torch structure ``t``: containers of the same kind, tensors of
-    the same dtype name, shape and values, other leaves equal."""
-    if isinstance(t, torch.Tensor):
+    """ember structure ``e`` equals torch (or ember) structure ``t``: containers of the same kind,
+    tensors of the same dtype name, shape and values, other leaves equal."""
+    if isinstance(t, (torch.Tensor, ember.Tensor)):
         assert isinstance(e, ember.Tensor), f"{path}: {type(e)} is not an ember.Tensor"
         assert str(e.dtype).split(".")[1] == str(t.dtype).split(".")[1], f"{path}: {e.dtype} != {t.dtype}"
         assert tuple(e.shape) == tuple(t.shape), f"{path}: {tuple(e.shape)} != {tuple(t.shape)}"
