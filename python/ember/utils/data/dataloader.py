@@ -10,6 +10,7 @@ arrive early are held until their turn, so batches come out in sampler order.
 import itertools
 import multiprocessing as python_multiprocessing
 import os
+import select
 import threading
 import time
 import warnings
@@ -402,6 +403,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         self._task_info = {}
         self._tasks_outstanding = 0
         self._workers_status = [True] * self._num_workers
+        self._poller = None
         self._workers_num_tasks = [0] * self._num_workers
         self._worker_queue_idx_cycle = itertools.cycle(range(self._num_workers))
         if not first_iter:
@@ -423,11 +425,27 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                 self._mark_worker_as_unavailable(worker_id)
         return failed
 
+    def _wait(self, timeout):
+        """The result pipes and the sentinels of active workers that are ready within ``timeout``."""
+        if not hasattr(select, "poll"):
+            sentinels = [w.sentinel for i, w in enumerate(self._workers) if self._workers_status[i]]
+            return mp_connection.wait(list(self._result_readers) + sentinels, timeout)
+        if self._poller is None:
+            # One poll object, rebuilt only when the set of watched workers changes.
+            self._poller, self._poll_targets = select.poll(), {}
+            targets = list(self._result_readers) + [w.sentinel for i, w in enumerate(self._workers)
+                                                    if self._workers_status[i]]
+            for target in targets:
+                fd = target if isinstance(target, int) else target.fileno()
+                self._poller.register(fd, select.POLLIN)
+                self._poll_targets[fd] = target
+        ms = None if timeout is None else max(0, int(timeout * 1000 + 0.999))
+        return [self._poll_targets[fd] for fd, _ in self._poller.poll(ms)]
+
     def _try_get_data(self, timeout=_utils.MP_STATUS_CHECK_INTERVAL):
         """(True, (idx, data)) from any worker, or (False, None) after ``timeout`` seconds.
         Raises RuntimeError when a worker that still had work exited."""
-        sentinels = [w.sentinel for i, w in enumerate(self._workers) if self._workers_status[i]]
-        ready = mp_connection.wait(list(self._result_readers) + sentinels, timeout)
+        ready = self._wait(timeout)
         for conn in ready:
             if conn in self._result_readers:
                 try:
@@ -435,6 +453,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                 except (EOFError, OSError):
                     # The worker exited; whether that was expected is decided below.
                     del self._result_readers[conn]
+                    self._poller = None
                     conn.close()
                     continue
                 return True, _loads(payload)
@@ -485,6 +504,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                 if isinstance(data, _utils.worker._IterableDatasetStopIteration):
                     if self._persistent_workers:
                         self._workers_status[data.worker_id] = False
+                        self._poller = None
                     else:
                         self._mark_worker_as_unavailable(data.worker_id)
                     self._try_put_index()
@@ -532,6 +552,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         # Tells the worker to exit once it has read everything before the None.
         self._index_queues[worker_id].put(None)
         self._workers_status[worker_id] = False
+        self._poller = None
 
     def _shutdown_workers(self):
         if _utils is None or _utils.python_exit_status is True or _utils.python_exit_status is None:

@@ -53,7 +53,7 @@ class _MapDatasetFetcher(_BaseDatasetFetcher):
 class _TensorDatasetFetcher(_MapDatasetFetcher):
     """default_collate over a TensorDataset, done as one gather per tensor.
 
-    ``stack([t[i] for i in batch])`` equals ``t[index_tensor]`` for in-range int indices of tensors
+    ``stack([t[i] for i in batch])`` equals ``t.index_select(0, index_tensor)`` for in-range int indices of tensors
     that do not require grad; anything else (other index types, out-of-range indices, an empty
     batch) takes the general path so values, errors and autograd are exactly default_collate's.
     """
@@ -65,7 +65,7 @@ class _TensorDatasetFetcher(_MapDatasetFetcher):
         if (idx and all(type(i) is int for i in idx) and 0 <= min(idx) and max(idx) < n
                 and not any(t.requires_grad for t in tensors)):
             index = tensor(idx, dtype=int64)
-            return [t[index] for t in tensors]
+            return [t.index_select(0, index) for t in tensors]
         return super().fetch(possibly_batched_index)
 
     @staticmethod
