@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 import torch
 import torch.utils.data as td
 
@@ -50,6 +51,15 @@ def test_sequential_batches_match_torch(kw):
     assert len(e) == len(t)
     assert_same(list(e), list(t))
     e, t = DataLoader(DictDataset(ember), **kw), td.DataLoader(DictDataset(torch), **kw)
+    assert len(e) == len(t)
+    assert_same(list(e), list(t))
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 30), batch_size=st.integers(1, 12), drop_last=st.booleans())
+def test_len_and_batches_match_torch_for_any_sizes(n, batch_size, drop_last):
+    e = DataLoader(range(n), batch_size=batch_size, drop_last=drop_last)
+    t = td.DataLoader(range(n), batch_size=batch_size, drop_last=drop_last)
     assert len(e) == len(t)
     assert_same(list(e), list(t))
 
@@ -219,7 +229,7 @@ def test_iterable_dataset_rejects_shuffle_and_samplers():
 
 
 def test_tqdm_wrapping():
-    tqdm = pytest.importorskip("tqdm").tqdm
+    from tqdm import tqdm
     loader = DataLoader(tensor_datasets(10)[0], batch_size=4)
     with open(os.devnull, "w") as devnull:
         bar = tqdm(loader, file=devnull)
@@ -314,6 +324,11 @@ def test_worker_exception_is_reraised_with_its_traceback():
     with pytest.raises(KeyError, match="Caught KeyError in DataLoader worker process 1"):
         list(DataLoader(Failing(), batch_sampler=[[0], [6]], num_workers=2))
     assert shm_files() == []
+
+
+def test_unpicklable_worker_result_is_reported():
+    with pytest.raises(AttributeError, match="(?s)Caught AttributeError in DataLoader worker process 0.*Can't pickle"):
+        list(DataLoader(range(4), batch_size=2, num_workers=1, collate_fn=lambda batch: lambda: batch))
 
 
 class Dying(Dataset):

@@ -308,6 +308,7 @@ class _WorkerPool:
     """
 
     def __init__(self, ctx, num_workers, worker_args):
+        self.owner_pid = os.getpid()
         self.shm_prefix = new_prefix()
         self.done_event = ctx.Event()
         self.index_queues = []
@@ -334,6 +335,9 @@ class _WorkerPool:
     def shutdown(self, stop_ids):
         """Tells the workers in ``stop_ids`` to exit, waits for all (terminating stragglers) and
         removes the shared-memory files nobody received."""
+        if os.getpid() != self.owner_pid:
+            # A forked copy (in some worker) of an iterator of the parent: not ours to stop.
+            return
         try:
             self.done_event.set()
             for i in stop_ids:
