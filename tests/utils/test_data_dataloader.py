@@ -3,6 +3,7 @@ import glob
 import math
 import os
 import random
+import threading
 import time
 import warnings
 
@@ -329,6 +330,25 @@ def test_worker_exception_is_reraised_with_its_traceback():
 def test_unpicklable_worker_result_is_reported():
     with pytest.raises(AttributeError, match="(?s)Caught AttributeError in DataLoader worker process 0.*Can't pickle"):
         list(DataLoader(range(4), batch_size=2, num_workers=1, collate_fn=lambda batch: lambda: batch))
+
+
+class Unpicklable(Dataset):
+    def __init__(self):
+        self.lock = threading.Lock()
+
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, i):
+        return i
+
+
+def test_spawn_context_with_unpicklable_dataset_raises_and_cleans_up():
+    from ember.utils.data import dataloader
+    before = set(dataloader._live_pools)
+    with pytest.raises(TypeError, match="cannot pickle '_thread.lock' object"):
+        iter(DataLoader(Unpicklable(), num_workers=2, multiprocessing_context="spawn"))
+    assert dataloader._live_pools <= before
 
 
 class Dying(Dataset):

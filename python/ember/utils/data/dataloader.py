@@ -316,21 +316,26 @@ class _WorkerPool:
         self.result_readers = {}  # connection -> worker id, for the pipes still open
         with _live_pools_lock:
             _live_pools.add(self)
-        for i in range(num_workers):
-            index_queue = ctx.Queue()
-            index_queue.cancel_join_thread()
-            reader, writer = ctx.Pipe(duplex=False)
-            w = ctx.Process(target=_utils.worker._worker_loop,
-                            args=worker_args(index_queue, writer, self.done_event, i, self.shm_prefix))
-            w.daemon = True
-            try:
-                w.start()
-            finally:
-                # Only the worker keeps its write end: its death then shows as end-of-file here.
-                writer.close()
-            self.index_queues.append(index_queue)
-            self.workers.append(w)
-            self.result_readers[reader] = i
+        try:
+            for i in range(num_workers):
+                index_queue = ctx.Queue()
+                index_queue.cancel_join_thread()
+                reader, writer = ctx.Pipe(duplex=False)
+                w = ctx.Process(target=_utils.worker._worker_loop,
+                                args=worker_args(index_queue, writer, self.done_event, i, self.shm_prefix))
+                w.daemon = True
+                try:
+                    w.start()
+                finally:
+                    # Only the worker keeps its write end: its death then shows as end-of-file here.
+                    writer.close()
+                self.index_queues.append(index_queue)
+                self.workers.append(w)
+                self.result_readers[reader] = i
+        except BaseException:
+            # E.g. a dataset that cannot be pickled for a "spawn" context: stop the ones started.
+            self.shutdown(range(len(self.workers)))
+            raise
 
     def shutdown(self, stop_ids):
         """Tells the workers in ``stop_ids`` to exit, waits for all (terminating stragglers) and
