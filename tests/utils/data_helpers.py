@@ -12,7 +12,7 @@ def assert_same(e, t, path="batch"):
         assert isinstance(e, ember.Tensor), f"{path}: {type(e)} is not an ember.Tensor"
         assert str(e.dtype).split(".")[1] == str(t.dtype).split(".")[1], f"{path}: {e.dtype} != {t.dtype}"
         assert tuple(e.shape) == tuple(t.shape), f"{path}: {tuple(e.shape)} != {tuple(t.shape)}"
-        np.testing.assert_array_equal(e.numpy(), t.numpy(), err_msg=path)
+        np.testing.assert_array_equal(e.detach().numpy(), t.detach().numpy(), err_msg=path)
     elif isinstance(t, dict):
         assert type(e).__name__ == type(t).__name__ and list(e) == list(t), f"{path}: {e!r} != {t!r}"
         for k in t:

@@ -5,7 +5,6 @@ import os
 import random
 import threading
 import time
-import warnings
 
 import numpy as np
 import pytest
@@ -236,6 +235,22 @@ def test_tqdm_wrapping():
         bar = tqdm(loader, file=devnull)
         batches = list(bar)
     assert bar.total == len(loader) == 3 and len(batches) == 3 and batches[-1][0].shape[0] == 2
+
+
+def test_tensors_cross_processes_through_shared_memory():
+    from ember.utils.data._utils.shared import SharedMemoryPickler, loads, new_prefix
+    pickler = SharedMemoryPickler(new_prefix())
+    sample = {"x": ember.rand(64, 1, 28, 28), "y": ember.arange(64)[::2], "empty": ember.zeros(0, 3),
+              "w": ember.ones(2, requires_grad=True), "flag": ember.tensor([True, False])}
+    payload = pickler.dumps(sample)
+    assert len(payload) < 1024  # names and shapes only: the 200 KB of data went to shared memory
+    assert len(glob.glob(pickler.prefix + "*")) == 4
+    out = loads(payload)
+    assert glob.glob(pickler.prefix + "*") == []  # removed as soon as it is mapped
+    assert_same(out, sample)
+    assert out["w"].requires_grad and not out["x"].requires_grad and out["y"].is_contiguous()
+    with pytest.raises(RuntimeError, match="Cowardly refusing to serialize non-leaf tensor which requires_grad"):
+        pickler.dumps(sample["w"] * 2)
 
 
 # ---- worker processes (each case starts two workers: kept few and small) ------------------------

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .... import manual_seed, set_num_threads
 from . import MP_STATUS_CHECK_INTERVAL, ExceptionWrapper
 from .fetch import create_fetcher
 from .shared import SharedMemoryPickler, remove_files
@@ -100,14 +101,13 @@ def _worker_loop(is_iterable, dataset, index_queue, result_conn, done_event, aut
                  drop_last, base_seed, init_fn, worker_id, num_workers, shm_prefix):
     """Serves (idx, index) requests from ``index_queue`` with (idx, batch) messages on
     ``result_conn`` until it receives None or the main process is gone."""
-    import ember
     watchdog = None
     try:
         # Workers run side by side: one thread each, and never an OpenMP region after fork.
-        ember.set_num_threads(1)
+        set_num_threads(1)
         seed = base_seed + worker_id
         random.seed(seed)
-        ember.manual_seed(seed)
+        manual_seed(seed)
         np.random.seed(_generate_state(base_seed, worker_id))
 
         global _worker_info
