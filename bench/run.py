@@ -218,7 +218,31 @@ def case_nn_train(em, th):
     yield "nn_train", "MLP 8-6-4-1 sigmoid + BCELoss, batch 32", (lambda: sigmoid_mlp(em)), (lambda: sigmoid_mlp(th))
 
 
-SUITES = [case_overhead, case_tiny_mlp, case_elementwise, case_reduce, case_matmul, case_optim, case_nn_train]
+def case_dataloader(em, th):
+    """One shuffled epoch of DataLoader over a TensorDataset of 6,400 MNIST-shaped samples (1x28x28
+    float32 + int64 label), batch 64: the loader's own per-batch cost, in process and with 2
+    persistent workers (started by the warm-up epoch, so startup is not timed)."""
+    import importlib
+    rng = np.random.RandomState(0)
+    x_np = rng.rand(6400, 1, 28, 28).astype(np.float32)
+    y_np = rng.randint(0, 10, size=6400).astype(np.int64)
+    for workers in (0, 2):
+        def mk(lib, workers=workers):
+            data = importlib.import_module(f"{lib.__name__}.utils.data")
+            dataset = data.TensorDataset(lib.tensor(x_np), lib.tensor(y_np))
+            extra = dict(num_workers=workers, persistent_workers=True) if workers else {}
+            loader = data.DataLoader(dataset, batch_size=64, shuffle=True, **extra)
+
+            def epoch():
+                for xb, yb in loader:
+                    pass
+            return epoch
+        yield "dataloader", f"epoch 6400 MNIST-shaped, batch 64, {workers} workers", \
+            (lambda mk=mk: mk(em)), (lambda mk=mk: mk(th))
+
+
+SUITES = [case_overhead, case_tiny_mlp, case_elementwise, case_reduce, case_matmul, case_optim, case_nn_train,
+          case_dataloader]
 
 
 def import_times(repeats=5):
