@@ -406,7 +406,9 @@ Tensor gather_kernel(const Tensor& x, const AdvancedIndex& a) {
     const U* src = static_cast<const U*>(x.data_ptr());
     U* dst = static_cast<U*>(out.data_ptr());
     int64_t rows = static_cast<int64_t>(pre.size()) * nb;
-    parallel_for(0, rows, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(np, 1)), [&](int64_t b, int64_t e) {
+    // Row copies are bound by memory bandwidth: a second thread only pays off for large gathers.
+    int64_t grain = std::max<int64_t>(1, 8 * kGrainSize / std::max<int64_t>(np, 1));
+    parallel_for(0, rows, grain, [&](int64_t b, int64_t e) {
       for (int64_t r = b; r < e; ++r) {
         const U* s = src + pre[r / nb] + a.offsets[r % nb];
         U* d = dst + r * np;
