@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import ember
-from nn_helpers import copy_params
+from nn_helpers import torch_single_thread, copy_params  # noqa: F401 (fixture)
 from oracle import gradcheck_fd
 
 MODES = {  # name -> (module class name, extra constructor kwargs)
@@ -15,6 +15,8 @@ MODES = {  # name -> (module class name, extra constructor kwargs)
     "lstm_proj": ("LSTM", {"proj_size": 3}),
     "gru": ("GRU", {}),
 }
+
+pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
 
 def make_pair(mode, input_size=4, hidden_size=5, dtype="float64", **kw):

@@ -4,7 +4,9 @@ import pytest
 import torch
 
 import ember
-from nn_helpers import copy_params
+from nn_helpers import torch_single_thread, copy_params  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
 
 def train_both(build, loss_fn, make_opt, steps=20, rtol=1e-4):

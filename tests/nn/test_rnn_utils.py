@@ -5,9 +5,11 @@ import pytest
 import torch
 
 import ember
-from nn_helpers import as_ember_text
+from nn_helpers import torch_single_thread, as_ember_text  # noqa: F401 (fixture)
 
 U = "utils.rnn"
+
+pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
 
 def _u(lib):
