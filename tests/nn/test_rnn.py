@@ -257,7 +257,7 @@ def test_dropout_between_layers():
     gradcheck_fd(fn, np.random.randn(4, 2, 3), *params)
 
 
-def test_dropout_warning_and_eval_identity():
+def test_dropout_warning():
     with pytest.warns(UserWarning, match="non-zero dropout expects num_layers greater than 1"):
         ember.nn.GRU(3, 4, dropout=0.2)
 
@@ -291,3 +291,20 @@ def test_empty_and_no_grad():
     with ember.no_grad():
         out, h = m(ember.randn(3, 2, 3))
     assert out.grad_fn is None and tuple(out.shape) == (3, 2, 4) and tuple(h.shape) == (1, 2, 4)
+
+
+@pytest.mark.parametrize("mode", ["lstm", "gru"])
+def test_noncontiguous_input_and_state(mode):
+    tm, em = make_pair(mode, num_layers=2, bidirectional=True)
+    x = np.random.randn(3, 6, 4)   # used as its transpose [6, 3, 4]
+    h = np.random.randn(3, 4, 5)   # used as its transpose [4, 3, 5]
+    res = []
+    for lib, m in ((torch, tm), (ember, em)):
+        xt = lib.tensor(x, requires_grad=True)
+        ht = lib.tensor(h, requires_grad=True)
+        states = (ht.transpose(0, 1), ht.transpose(0, 1) * 2) if mode == "lstm" else ht.transpose(0, 1)
+        out, hn = m(xt.transpose(0, 1), states)
+        (out.sum() + (hn[0] if mode == "lstm" else hn).pow(2).sum()).backward()
+        res.append([out.detach(), xt.grad, ht.grad])
+    for a, b in zip(*res):
+        np.testing.assert_allclose(np.asarray(b), a.numpy(), rtol=1e-7, atol=1e-9)

@@ -334,10 +334,6 @@ class RNNCellBase(Module):
         for weight in self.parameters():
             init.uniform_(weight, -stdv, stdv)
 
-    def _check_input(self, input):
-        if input.dim() not in (1, 2):
-            raise ValueError(f"{self._get_name()}: Expected input to be 1D or 2D, got {input.dim()}D instead")
-
 
 class _SingleStateCell(RNNCellBase):
     def forward(self, input, hx=None):
