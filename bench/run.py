@@ -241,8 +241,103 @@ def case_dataloader(em, th):
             (lambda mk=mk: mk(em)), (lambda mk=mk: mk(th))
 
 
+
+def case_rnn(em, th):
+    """Recurrent layers: LSTM/GRU forward and forward+backward, an LSTMCell stepped from Python,
+    and training steps of the hello RNN and of a packed bidirectional GRU name classifier."""
+    rng = np.random.RandomState(0)
+    x_seq = rng.randn(32, 10, 100).astype(np.float32)
+
+    def layer(lib, cls, backward):
+        model = getattr(lib.nn, cls)(100, 128, num_layers=2, batch_first=True)
+        x = lib.tensor(x_seq, requires_grad=backward)
+
+        def fwd():
+            model(x)
+
+        def fwd_bwd():
+            out, _ = model(x)
+            out.sum().backward()
+        return fwd_bwd if backward else fwd
+
+    for cls in ("LSTM", "GRU"):
+        for backward in (False, True):
+            what = "fwd+bwd" if backward else "fwd"
+            yield "rnn", f"{cls}(100, 128, 2 layers) b32 s10 {what}", \
+                (lambda c=cls, b=backward: layer(em, c, b)), (lambda c=cls, b=backward: layer(th, c, b))
+
+    x_cell = rng.randn(35, 2, 32).astype(np.float32)
+
+    def cell_steps(lib):
+        cell = lib.nn.LSTMCell(32, 32)
+        xs = [lib.tensor(x_cell[t]) for t in range(35)]
+
+        def step():
+            h = c = lib.zeros(2, 32)
+            total = 0
+            for x in xs:
+                h, c = cell(x, (h, c))
+                total = total + h.sum()
+            total.backward()
+        return step
+    yield "rnn", "LSTMCell(32, 32) 35 steps b2 fwd+bwd", (lambda: cell_steps(em)), (lambda: cell_steps(th))
+
+    x_hello = np.eye(5, dtype=np.float32)[[0, 1, 2, 2, 3]].reshape(5, 1, 5)
+    y_hello = np.array([3, 0, 2, 3, 2], dtype=np.int64)
+
+    def hello(lib):
+        rnn = lib.nn.RNN(5, 5)
+        opt = lib.optim.Adam(rnn.parameters(), lr=0.1)
+        crit = lib.nn.CrossEntropyLoss()
+        x, y = lib.tensor(x_hello), lib.tensor(y_hello)
+
+        def step():
+            opt.zero_grad()
+            out, _ = rnn(x)
+            crit(out.view(-1, 5), y).backward()
+            opt.step()
+        return step
+    yield "rnn", "hello RNN(5, 5) train step, Adam", (lambda: hello(em)), (lambda: hello(th))
+
+    lengths = rng.randint(3, 16, size=256)
+    names = np.zeros((256, 15), dtype=np.int64)
+    for i, n in enumerate(lengths):
+        names[i, :n] = rng.randint(1, 128, size=n)
+    labels = rng.randint(0, 18, size=256).astype(np.int64)
+
+    def classifier(lib):
+        nn = lib.nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.emb = nn.Embedding(128, 100)
+                self.gru = nn.GRU(100, 100, num_layers=2, bidirectional=True, batch_first=True)
+                self.fc = nn.Linear(200, 18)
+
+            def forward(self, x, lens):
+                packed = nn.utils.rnn.pack_padded_sequence(self.emb(x), lens, batch_first=True,
+                                                           enforce_sorted=False)
+                _, h = self.gru(packed)
+                return self.fc(lib.cat([h[-2], h[-1]], dim=1))
+        model = Net()
+        opt = lib.optim.SGD(model.parameters(), lr=0.1)
+        crit = nn.CrossEntropyLoss()
+        x, lens, y = lib.tensor(names), lib.tensor(lengths.astype(np.int64)), lib.tensor(labels)
+
+        def step():
+            opt.zero_grad()
+            crit(model(x, lens), y).backward()
+            opt.step()
+        return step
+    yield "rnn", "name classifier biGRU packed b256 train step", (lambda: classifier(em)), \
+        (lambda: classifier(th))
+
+
+
+# Cases appended by the op families; the order here is the order of the report.
 SUITES = [case_overhead, case_tiny_mlp, case_elementwise, case_reduce, case_matmul, case_optim, case_nn_train,
-          case_dataloader]
+          case_dataloader, case_rnn]
 
 
 def import_times(repeats=5):

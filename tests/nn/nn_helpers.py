@@ -103,3 +103,12 @@ def copy_params(src_torch, dst_ember):
     """Copies a torch module's parameters and buffers into the same-shaped ember module."""
     sd = {k: ember.tensor(v.detach().numpy()) for k, v in src_torch.state_dict().items()}
     dst_ember.load_state_dict(sd)
+
+
+@pytest.fixture(scope="module")
+def torch_single_thread():
+    """torch on one thread for a module's tests: its OpenMP threads spin badly on a busy machine."""
+    prev = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(prev)

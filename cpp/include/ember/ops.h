@@ -466,6 +466,29 @@ EMBER_API Tensor& alpha_dropout_(Tensor& x, double p, bool train, Generator* gen
 // one before, ...; negative amounts crop.
 EMBER_API Tensor constant_pad_nd(const Tensor& x, const std::vector<int64_t>& pad, const Scalar& value = Scalar(int64_t(0)));
 
+// ---- recurrent layers (src/ops/rnn.cpp) -------------------------------------------------------
+// A whole RNN stack in one call, as torch's _VF.rnn_tanh / rnn_relu / lstm / gru. mode: 0 RNN
+// tanh, 1 RNN relu, 2 LSTM, 3 GRU. input: [T, B, I] ([B, T, I] with batch_first) or, when
+// batch_sizes is non-empty, packed data [sum(batch_sizes), I]. hx: [L*D, B, Hout], cx (LSTM):
+// [L*D, B, H], zeros when undefined. params: per layer and direction w_ih, w_hh, [b_ih, b_hh],
+// [w_hr]. Dropout (training only) applies to the inputs of layers > 0. Returns (output, h_n,
+// c_n), c_n undefined except for LSTM. One autograd node; its backward is not differentiable.
+EMBER_API std::tuple<Tensor, Tensor, Tensor> rnn(int64_t mode, const Tensor& input,
+                                                 const std::vector<int64_t>& batch_sizes, const Tensor& hx,
+                                                 const Tensor& cx, const std::vector<Tensor>& params,
+                                                 bool has_biases, int64_t num_layers, double dropout, bool train,
+                                                 bool bidirectional, bool batch_first, int64_t proj_size = 0,
+                                                 Generator* gen = nullptr);
+// One step of a cell: input [B, I], states [B, H] (zeros when undefined); biases may be undefined.
+EMBER_API std::tuple<Tensor, Tensor> lstm_cell(const Tensor& x, const Tensor& h, const Tensor& c, const Tensor& w_ih,
+                                               const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh);
+EMBER_API Tensor gru_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh,
+                          const Tensor& b_ih, const Tensor& b_hh);
+EMBER_API Tensor rnn_tanh_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh,
+                               const Tensor& b_ih, const Tensor& b_hh);
+EMBER_API Tensor rnn_relu_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh,
+                               const Tensor& b_ih, const Tensor& b_hh);
+
 // C++ operators for convenience in native code and in backward formulas.
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }

@@ -9,9 +9,10 @@ from .normalization import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .dropout import Dropout, AlphaDropout  # noqa: F401
 from .lazy import UninitializedParameter  # noqa: F401
+from .rnn import *  # noqa: F401,F403
 from . import linear as _linear, activation as _activation, flatten as _flatten, sparse as _sparse
-from . import normalization as _normalization, loss as _loss
+from . import normalization as _normalization, loss as _loss, rnn as _rnn
 
 __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 __all__ += (_linear.__all__ + _activation.__all__ + _flatten.__all__ + _sparse.__all__ + _normalization.__all__
-            + _loss.__all__ + ["Dropout", "AlphaDropout", "UninitializedParameter"])
+            + _loss.__all__ + _rnn.__all__ + ["Dropout", "AlphaDropout", "UninitializedParameter"])

@@ -1,0 +1,754 @@
+// Recurrent layers and cells (RNN with tanh or relu, LSTM with an optional projection, GRU),
+// forward and backward side by side. Gate order and formulas are torch's: LSTM i, f, g, o;
+// GRU r, z, n with n = tanh(W_in x + b_in + r * (W_hn h + b_hn)).
+//
+// Memory layout. Every sequence is handled as packed data: the rows of an [N, features] matrix,
+// step t owning rows off[t] .. off[t] + bs[t]. Sequences are sorted by length, longest first,
+// so bs is non-increasing and the rows active at step t are always batch entries 0 .. bs[t].
+// Padded (time-major) input is the special case bs[t] = B. The recurrent state of a layer and
+// direction is a [B, H] buffer whose row b belongs to sequence b:
+//   - the forward direction updates rows 0 .. bs[t] at step t, so a sequence that has ended
+//     keeps its last state, which is its h_n;
+//   - the reverse direction walks t = T-1 .. 0 and starts rows bs[t+1] .. bs[t] from h0 at the
+//     step where their sequence ends (its own last step), finishing every row at t = 0.
+//
+// Forward, per layer and direction: one GEMM projects the input of all steps (XG = X W_ih^T);
+// then each step is one GEMM for the hidden projection (HG = h W_hh^T) and one fused pass over
+// the gates, which also stores what backward needs (activated gates, previous states) in
+// buffers preallocated for the whole sequence. Backward walks the steps in the opposite order
+// and produces the pre-activation gate gradients of all steps; the gradients of the weights
+// and of the layer input are then each one GEMM over all steps. A whole multi-layer,
+// bidirectional call is one autograd node; its backward is not differentiable again.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include "../core/dispatch.h"
+#include "../core/parallel.h"
+#include "ember/ops.h"
+#include "linalg_kernels.h"
+
+namespace ember {
+
+namespace {
+
+enum class Mode : int64_t { RnnTanh = 0, RnnRelu = 1, Lstm = 2, Gru = 3 };
+
+int64_t gate_count(Mode m) { return m == Mode::Lstm ? 4 : m == Mode::Gru ? 3 : 1; }
+const char* mode_name(Mode m) {
+  switch (m) {
+    case Mode::RnnTanh: return "RnnTanh";
+    case Mode::RnnRelu: return "RnnRelu";
+    case Mode::Lstm: return "Lstm";
+    default: return "Gru";
+  }
+}
+
+template <typename T> inline T sigmoid(T v) { return T(1) / (T(1) + std::exp(-v)); }
+
+// Gate passes are parallel over batch rows once a step has this many gate elements.
+constexpr int64_t kGateGrain = 4096;
+template <typename F>
+void for_rows(int64_t rows, int64_t width, const F& f) {
+  parallel_for(0, rows, std::max<int64_t>(1, kGateGrain / std::max<int64_t>(width, 1)), f);
+}
+
+// Shapes of one call.
+struct Spec {
+  Mode mode;
+  int64_t input_size = 0, H = 0, P = 0, Hout = 0, G = 0, L = 1, D = 1;
+  bool bias = true;
+  int64_t GH() const { return G * H; }
+  int64_t layer_input(int64_t l) const { return l == 0 ? input_size : D * Hout; }
+};
+
+// The packed layout: bs[t] rows at off[t]; B = bs[0], N = total rows.
+struct Steps {
+  std::vector<int64_t> bs, off;
+  int64_t B = 0, N = 0;
+  int64_t T() const { return static_cast<int64_t>(bs.size()); }
+};
+
+Steps uniform_steps(int64_t T, int64_t B) {
+  Steps s;
+  s.B = B;
+  for (int64_t t = 0; t < T; ++t) {
+    s.bs.push_back(B);
+    s.off.push_back(t * B);
+  }
+  s.N = T * B;
+  return s;
+}
+
+// Weights of one layer and direction (contiguous; biases are zeros when the layer has none).
+struct DirWeights {
+  Tensor w_ih, w_hh, b_ih, b_hh, w_hr;
+};
+
+// What forward keeps of one layer and direction for backward:
+//   gates  [N, G*H]: LSTM i f g o and GRU r z n (activated), then GRU W_hn h + b_hn; RNN h
+//   h_prev [N, Hout]: the state each step started from
+//   c_prev, tanh_c [N, H] (LSTM): previous cell state, tanh of the new one
+//   r      [N, H] (projected LSTM): o * tanh(c) before the projection
+struct DirCache {
+  Tensor gates, h_prev, c_prev, tanh_c, r;
+};
+
+// ---- fused gate passes ---------------------------------------------------------------------
+// One step of `rows` batch rows. xg, hg: the step's input and hidden projections (row stride
+// GH, biases not yet added); h: the state rows (row stride Hout); c: the cell state rows.
+
+template <typename T, typename Act>
+void rnn_gates_forward(int64_t rows, int64_t H, const T* xg, const T* hg, const T* b_ih, const T* b_hh, T* h,
+                       T* gates, const Act& act) {
+  for_rows(rows, H, [&](int64_t rb, int64_t re) {
+    for (int64_t b = rb; b < re; ++b)
+      for (int64_t j = 0; j < H; ++j) {
+        T v = act(xg[b * H + j] + b_ih[j] + hg[b * H + j] + b_hh[j]);
+        h[b * H + j] = v;
+        gates[b * H + j] = v;
+      }
+  });
+}
+
+// hout: where o * tanh(c) goes (the state, or `r` before a projection), row stride ldh.
+template <typename T>
+void lstm_gates_forward(int64_t rows, int64_t H, const T* xg, const T* hg, const T* b_ih, const T* b_hh, T* c,
+                        T* hout, int64_t ldh, T* gates, T* c_prev, T* tanh_c) {
+  const int64_t GH = 4 * H;
+  for_rows(rows, GH, [&](int64_t rb, int64_t re) {
+    for (int64_t b = rb; b < re; ++b) {
+      const T* x = xg + b * GH;
+      const T* hh = hg + b * GH;
+      T* g = gates + b * GH;
+      for (int64_t j = 0; j < H; ++j) {
+        T ig = sigmoid(x[j] + b_ih[j] + hh[j] + b_hh[j]);
+        T fg = sigmoid(x[H + j] + b_ih[H + j] + hh[H + j] + b_hh[H + j]);
+        T gg = std::tanh(x[2 * H + j] + b_ih[2 * H + j] + hh[2 * H + j] + b_hh[2 * H + j]);
+        T og = sigmoid(x[3 * H + j] + b_ih[3 * H + j] + hh[3 * H + j] + b_hh[3 * H + j]);
+        T cp = c[b * H + j];
+        T cn = fg * cp + ig * gg;
+        T tc = std::tanh(cn);
+        g[j] = ig;
+        g[H + j] = fg;
+        g[2 * H + j] = gg;
+        g[3 * H + j] = og;
+        c_prev[b * H + j] = cp;
+        tanh_c[b * H + j] = tc;
+        c[b * H + j] = cn;
+        hout[b * ldh + j] = og * tc;
+      }
+    }
+  });
+}
+
+// gates rows: r z n (3H) then W_hn h + b_hn (H), i.e. row stride 4H.
+template <typename T>
+void gru_gates_forward(int64_t rows, int64_t H, const T* xg, const T* hg, const T* b_ih, const T* b_hh, T* h,
+                       T* gates) {
+  const int64_t GH = 3 * H;
+  for_rows(rows, GH, [&](int64_t rb, int64_t re) {
+    for (int64_t b = rb; b < re; ++b) {
+      const T* x = xg + b * GH;
+      const T* hh = hg + b * GH;
+      T* g = gates + b * 4 * H;
+      for (int64_t j = 0; j < H; ++j) {
+        T rg = sigmoid(x[j] + b_ih[j] + hh[j] + b_hh[j]);
+        T zg = sigmoid(x[H + j] + b_ih[H + j] + hh[H + j] + b_hh[H + j]);
+        T hn = hh[2 * H + j] + b_hh[2 * H + j];
+        T ng = std::tanh(x[2 * H + j] + b_ih[2 * H + j] + rg * hn);
+        T hp = h[b * H + j];
+        h[b * H + j] = (T(1) - zg) * ng + zg * hp;
+        g[j] = rg;
+        g[H + j] = zg;
+        g[2 * H + j] = ng;
+        g[3 * H + j] = hn;
+      }
+    }
+  });
+}
+
+// Backward passes of one step. dh: gradient of the step's output state (row stride ldd);
+// dg: pre-activation gradients of the input side (row stride GH); for GRU dgh is the hidden
+// side's (its n part is scaled by r) and dh_direct receives z * dh, the part of the previous
+// state's gradient that bypasses W_hh. dc holds the cell-state gradient and is updated in place.
+
+template <typename T, typename ActGrad>
+void rnn_gates_backward(int64_t rows, int64_t H, const T* dh, const T* gates, T* dg, const ActGrad& act_grad) {
+  for_rows(rows, H, [&](int64_t rb, int64_t re) {
+    for (int64_t i = rb * H; i < re * H; ++i) dg[i] = dh[i] * act_grad(gates[i]);
+  });
+}
+
+template <typename T>
+void lstm_gates_backward(int64_t rows, int64_t H, const T* dh, int64_t ldd, const T* gates, const T* c_prev,
+                         const T* tanh_c, T* dc, T* dg) {
+  const int64_t GH = 4 * H;
+  for_rows(rows, GH, [&](int64_t rb, int64_t re) {
+    for (int64_t b = rb; b < re; ++b) {
+      const T* g = gates + b * GH;
+      T* d = dg + b * GH;
+      for (int64_t j = 0; j < H; ++j) {
+        T ig = g[j], fg = g[H + j], gg = g[2 * H + j], og = g[3 * H + j];
+        T tc = tanh_c[b * H + j], dhv = dh[b * ldd + j];
+        T dct = dc[b * H + j] + dhv * og * (T(1) - tc * tc);
+        d[j] = dct * gg * ig * (T(1) - ig);
+        d[H + j] = dct * c_prev[b * H + j] * fg * (T(1) - fg);
+        d[2 * H + j] = dct * ig * (T(1) - gg * gg);
+        d[3 * H + j] = dhv * tc * og * (T(1) - og);
+        dc[b * H + j] = dct * fg;
+      }
+    }
+  });
+}
+
+template <typename T>
+void gru_gates_backward(int64_t rows, int64_t H, const T* dh, const T* gates, const T* h_prev, T* dg, T* dgh,
+                        T* dh_direct) {
+  const int64_t GH = 3 * H;
+  for_rows(rows, GH, [&](int64_t rb, int64_t re) {
+    for (int64_t b = rb; b < re; ++b) {
+      const T* g = gates + b * 4 * H;
+      T* d = dg + b * GH;
+      T* dhh = dgh + b * GH;
+      for (int64_t j = 0; j < H; ++j) {
+        T rg = g[j], zg = g[H + j], ng = g[2 * H + j], hn = g[3 * H + j];
+        T dhv = dh[b * H + j];
+        T dn = dhv * (T(1) - zg) * (T(1) - ng * ng);
+        T dz = dhv * (h_prev[b * H + j] - ng) * zg * (T(1) - zg);
+        T dr = dn * hn * rg * (T(1) - rg);
+        d[j] = dhh[j] = dr;
+        d[H + j] = dhh[H + j] = dz;
+        d[2 * H + j] = dn;
+        dhh[2 * H + j] = dn * rg;
+        dh_direct[b * H + j] = dhv * zg;
+      }
+    }
+  });
+}
+
+// ---- one layer, one direction ----------------------------------------------------------------
+
+// out[rows, m] (row stride ldo) = a[rows, k] @ w^T with w [m, k] contiguous (+= when beta is 1).
+template <typename T>
+void gemm_nt(const T* a, int64_t lda, const T* w, T* out, int64_t ldo, int64_t rows, int64_t k, int64_t m, T beta) {
+  gemm<T>(a, lda, 1, w, 1, k, out, ldo, rows, k, m, T(1), beta);
+}
+// out[rows, m] = a[rows, k] @ w with w [k, m] contiguous.
+template <typename T>
+void gemm_nn(const T* a, int64_t lda, const T* w, T* out, int64_t ldo, int64_t rows, int64_t k, int64_t m, T beta) {
+  gemm<T>(a, lda, 1, w, m, 1, out, ldo, rows, k, m, T(1), beta);
+}
+// out[m, k] (+)= a[N, m]^T @ b[N, k]: a weight gradient summed over all steps.
+template <typename T>
+void gemm_tn(const T* a, int64_t lda, const T* b, int64_t ldb, T* out, int64_t N, int64_t m, int64_t k, T beta) {
+  gemm<T>(a, 1, lda, b, ldb, 1, out, k, m, N, k, T(1), beta);
+}
+// out[j] (+)= sum over rows of a[:, j], rows in order (deterministic).
+template <typename T>
+void column_sums(const T* a, int64_t rows, int64_t cols, T* out, bool accumulate) {
+  if (!accumulate) std::fill(out, out + cols, T(0));
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) out[j] += a[i * cols + j];
+}
+
+// Runs one direction of one layer over X [N, I]; writes its outputs into columns of out
+// (row stride ldo) and its final states into h_n [B, Hout] / c_n [B, H].
+template <typename T>
+void direction_forward(const Spec& sp, const Steps& st, bool reverse, const T* X, int64_t I, const DirWeights& w,
+                       const T* h0, const T* c0, T* out, int64_t ldo, T* h_n, T* c_n, DirCache& cache) {
+  const int64_t H = sp.H, Hout = sp.Hout, GH = sp.GH(), N = st.N, B = st.B;
+  const bool lstm = sp.mode == Mode::Lstm, gru = sp.mode == Mode::Gru, proj = sp.P > 0;
+  cache.gates = empty({N, gru ? 4 * H : GH}, w.w_ih.dtype());
+  cache.h_prev = empty({N, Hout}, w.w_ih.dtype());
+  if (lstm) {
+    cache.c_prev = empty({N, H}, w.w_ih.dtype());
+    cache.tanh_c = empty({N, H}, w.w_ih.dtype());
+  }
+  if (proj) cache.r = empty({N, H}, w.w_ih.dtype());
+  std::vector<T> xg(static_cast<size_t>(N * GH)), hg(static_cast<size_t>(B * GH));
+  gemm_nt<T>(X, I, w.w_ih.data<T>(), xg.data(), GH, N, I, GH, T(0));
+  const T *w_hh = w.w_hh.data<T>(), *b_ih = w.b_ih.data<T>(), *b_hh = w.b_hh.data<T>();
+  T *gates = cache.gates.data<T>(), *h_prev = cache.h_prev.data<T>();
+  T* h = h_n;  // the state buffer ends as h_n
+  T* c = c_n;
+  if (!reverse) {
+    std::memcpy(h, h0, sizeof(T) * B * Hout);
+    if (lstm) std::memcpy(c, c0, sizeof(T) * B * H);
+  }
+  const int64_t steps = st.T();
+  for (int64_t k = 0; k < steps; ++k) {
+    const int64_t t = reverse ? steps - 1 - k : k, rows = st.bs[t], off = st.off[t];
+    if (reverse) {  // sequences whose last step is t start here
+      int64_t started = t + 1 < steps ? st.bs[t + 1] : 0;
+      std::memcpy(h + started * Hout, h0 + started * Hout, sizeof(T) * (rows - started) * Hout);
+      if (lstm) std::memcpy(c + started * H, c0 + started * H, sizeof(T) * (rows - started) * H);
+    }
+    std::memcpy(h_prev + off * Hout, h, sizeof(T) * rows * Hout);
+    gemm_nt<T>(h, Hout, w_hh, hg.data(), GH, rows, Hout, GH, T(0));
+    const T* x = xg.data() + off * GH;
+    switch (sp.mode) {
+      case Mode::RnnTanh:
+        rnn_gates_forward<T>(rows, H, x, hg.data(), b_ih, b_hh, h, gates + off * H, [](T v) { return std::tanh(v); });
+        break;
+      case Mode::RnnRelu:
+        rnn_gates_forward<T>(rows, H, x, hg.data(), b_ih, b_hh, h, gates + off * H,
+                             [](T v) { return v > T(0) ? v : T(0); });
+        break;
+      case Mode::Lstm:
+        if (proj) {
+          T* r = cache.r.data<T>() + off * H;
+          lstm_gates_forward<T>(rows, H, x, hg.data(), b_ih, b_hh, c, r, H, gates + off * GH,
+                                cache.c_prev.data<T>() + off * H, cache.tanh_c.data<T>() + off * H);
+          gemm_nt<T>(r, H, w.w_hr.data<T>(), h, Hout, rows, H, Hout, T(0));
+        } else {
+          lstm_gates_forward<T>(rows, H, x, hg.data(), b_ih, b_hh, c, h, H, gates + off * GH,
+                                cache.c_prev.data<T>() + off * H, cache.tanh_c.data<T>() + off * H);
+        }
+        break;
+      case Mode::Gru:
+        gru_gates_forward<T>(rows, H, x, hg.data(), b_ih, b_hh, h, gates + off * 4 * H);
+        break;
+    }
+    for (int64_t b = 0; b < rows; ++b) std::memcpy(out + (off + b) * ldo, h + b * Hout, sizeof(T) * Hout);
+  }
+}
+
+// Gradients of one direction of one layer. dout: gradient of its output columns (row stride
+// ldo); dh / dc: gradients of h_n / c_n on entry, of h0 / c0 on return. Writes the weight
+// gradients (dw: same layout as DirWeights) and adds dX [N, I] (+= when accumulate_dx).
+template <typename T>
+void direction_backward(const Spec& sp, const Steps& st, bool reverse, const T* X, int64_t I, const DirWeights& w,
+                        const DirCache& cache, const T* dout, int64_t ldo, T* dh, T* dc, DirWeights& dw, T* dX,
+                        bool accumulate_dx) {
+  const int64_t H = sp.H, Hout = sp.Hout, GH = sp.GH(), N = st.N, B = st.B;
+  const bool gru = sp.mode == Mode::Gru, proj = sp.P > 0;
+  std::vector<T> dg(static_cast<size_t>(N * GH)), dgh_buf(gru ? static_cast<size_t>(N * GH) : 0);
+  std::vector<T> dht(static_cast<size_t>(B * Hout)), dr(proj ? static_cast<size_t>(B * H) : 0);
+  std::vector<T> dhp(proj ? static_cast<size_t>(N * Hout) : 0);  // projected-state gradients, all steps
+  T* dgh = gru ? dgh_buf.data() : dg.data();
+  const T* gates = cache.gates.data<T>();
+  const T* h_prev = cache.h_prev.data<T>();
+  const int64_t steps = st.T();
+  for (int64_t k = 0; k < steps; ++k) {
+    const int64_t t = reverse ? k : steps - 1 - k, rows = st.bs[t], off = st.off[t];
+    for (int64_t b = 0; b < rows; ++b)
+      for (int64_t j = 0; j < Hout; ++j) dht[b * Hout + j] = dh[b * Hout + j] + dout[(off + b) * ldo + j];
+    T* dgs = dg.data() + off * GH;
+    switch (sp.mode) {
+      case Mode::RnnTanh:
+        rnn_gates_backward<T>(rows, H, dht.data(), gates + off * H, dgs, [](T y) { return T(1) - y * y; });
+        break;
+      case Mode::RnnRelu:
+        rnn_gates_backward<T>(rows, H, dht.data(), gates + off * H, dgs, [](T y) { return y > T(0) ? T(1) : T(0); });
+        break;
+      case Mode::Lstm:
+        if (proj) {
+          std::memcpy(dhp.data() + off * Hout, dht.data(), sizeof(T) * rows * Hout);
+          gemm_nn<T>(dht.data(), Hout, w.w_hr.data<T>(), dr.data(), H, rows, Hout, H, T(0));
+        }
+        lstm_gates_backward<T>(rows, H, proj ? dr.data() : dht.data(), H, gates + off * GH,
+                               cache.c_prev.data<T>() + off * H, cache.tanh_c.data<T>() + off * H, dc, dgs);
+        break;
+      case Mode::Gru:
+        gru_gates_backward<T>(rows, H, dht.data(), gates + off * 4 * H, h_prev + off * H, dgs, dgh + off * GH, dh);
+        break;
+    }
+    gemm_nn<T>(dgh + off * GH, GH, w.w_hh.data<T>(), dh, Hout, rows, GH, Hout, gru ? T(1) : T(0));
+  }
+  (void)B;
+  gemm_tn<T>(dg.data(), GH, X, I, dw.w_ih.data<T>(), N, GH, I, T(0));
+  gemm_tn<T>(dgh, GH, h_prev, Hout, dw.w_hh.data<T>(), N, GH, Hout, T(0));
+  if (sp.bias) {
+    column_sums<T>(dg.data(), N, GH, dw.b_ih.data<T>(), false);
+    column_sums<T>(dgh, N, GH, dw.b_hh.data<T>(), false);
+  }
+  if (proj) gemm_tn<T>(dhp.data(), Hout, cache.r.data<T>(), H, dw.w_hr.data<T>(), N, Hout, H, T(0));
+  if (dX) gemm_nn<T>(dg.data(), GH, w.w_ih.data<T>(), dX, I, N, GH, I, accumulate_dx ? T(1) : T(0));
+}
+
+// ---- the whole call ------------------------------------------------------------------------
+
+// Parameters per layer and direction in torch's order: w_ih, w_hh, [b_ih, b_hh], [w_hr].
+int64_t params_per_dir(const Spec& sp) { return 2 + (sp.bias ? 2 : 0) + (sp.P > 0 ? 1 : 0); }
+
+std::vector<DirWeights> unpack_weights(const Spec& sp, const std::vector<Tensor>& params) {
+  std::vector<DirWeights> ws;
+  const int64_t per = params_per_dir(sp);
+  for (int64_t ld = 0; ld < sp.L * sp.D; ++ld) {
+    const Tensor* p = params.data() + ld * per;
+    DirWeights w;
+    w.w_ih = contiguous(detach(p[0]));
+    w.w_hh = contiguous(detach(p[1]));
+    if (sp.bias) {
+      w.b_ih = contiguous(detach(p[2]));
+      w.b_hh = contiguous(detach(p[3]));
+    } else {
+      w.b_ih = w.b_hh = zeros({sp.GH()}, p[0].dtype());
+    }
+    if (sp.P > 0) w.w_hr = contiguous(detach(p[per - 1]));
+    ws.push_back(std::move(w));
+  }
+  return ws;
+}
+
+void check_param(const Tensor& p, const Shape& expected, DType dtype, const char* what, int64_t layer) {
+  EMBER_CHECK(p.defined(), "rnn: ", what, " of layer ", layer, " is missing");
+  EMBER_CHECK(p.sizes() == expected, "rnn: ", what, " of layer ", layer, " has shape ", shape_str(p.sizes()),
+              ", expected ", shape_str(expected));
+  EMBER_CHECK(p.dtype() == dtype, "rnn: ", what, " of layer ", layer, " has dtype ", dtype_name(p.dtype()),
+              " but the input has dtype ", dtype_name(dtype));
+}
+
+void check_params(const Spec& sp, const std::vector<Tensor>& params, DType dtype) {
+  const int64_t per = params_per_dir(sp);
+  EMBER_CHECK(static_cast<int64_t>(params.size()) == per * sp.L * sp.D, "rnn: expected ", per * sp.L * sp.D,
+              " parameter tensors, got ", params.size());
+  for (int64_t l = 0; l < sp.L; ++l)
+    for (int64_t d = 0; d < sp.D; ++d) {
+      const Tensor* p = params.data() + (l * sp.D + d) * per;
+      check_param(p[0], {sp.GH(), sp.layer_input(l)}, dtype, "weight_ih", l);
+      check_param(p[1], {sp.GH(), sp.Hout}, dtype, "weight_hh", l);
+      if (sp.bias) {
+        check_param(p[2], {sp.GH()}, dtype, "bias_ih", l);
+        check_param(p[3], {sp.GH()}, dtype, "bias_hh", l);
+      }
+      if (sp.P > 0) check_param(p[per - 1], {sp.P, sp.H}, dtype, "weight_hr", l);
+    }
+}
+
+void check_state(const Tensor& s, const Shape& expected, DType dtype, const char* what) {
+  EMBER_CHECK(s.sizes() == expected, "Expected ", what, " size ", shape_str(expected), ", got ", shape_str(s.sizes()));
+  EMBER_CHECK(s.dtype() == dtype, "rnn: ", what, " has dtype ", dtype_name(s.dtype()), " but the input has dtype ",
+              dtype_name(dtype));
+}
+
+// Everything forward keeps for backward.
+struct Saved {
+  Spec sp;
+  Steps st;
+  bool batch_first = false, packed = false;
+  std::vector<Tensor> layer_input;  // [N, I_l] per layer, after dropout
+  std::vector<Tensor> dropout_mask; // [N, D*Hout] per layer > 0 (undefined without dropout)
+  std::vector<DirCache> cache;      // per layer and direction
+  std::vector<DirWeights> weights;
+};
+
+// out, h_n, c_n of the whole stack; `x` is [N, I] time-major/packed and contiguous.
+template <typename T>
+void stack_forward(Saved& s, const Tensor& x, const Tensor& hx, const Tensor& cx, Tensor& out, Tensor& h_n,
+                   Tensor& c_n, double dropout, bool train, Generator* gen) {
+  const Spec& sp = s.sp;
+  const Steps& st = s.st;
+  const int64_t N = st.N, B = st.B, Hout = sp.Hout, H = sp.H, D = sp.D;
+  const bool lstm = sp.mode == Mode::Lstm;
+  Tensor layer_in = x;
+  for (int64_t l = 0; l < sp.L; ++l) {
+    if (l > 0 && dropout > 0 && train) {
+      Tensor mask = empty({N, D * Hout}, x.dtype());
+      bernoulli_(mask, 1.0 - dropout, gen);
+      T scale = dropout < 1.0 ? static_cast<T>(1.0 / (1.0 - dropout)) : T(0);
+      T* m = mask.data<T>();
+      T* v = layer_in.data<T>();
+      for (int64_t i = 0; i < N * D * Hout; ++i) {
+        m[i] *= scale;
+        v[i] *= m[i];
+      }
+      s.dropout_mask[l] = mask;
+    }
+    s.layer_input[l] = layer_in;
+    const int64_t I = sp.layer_input(l);
+    Tensor layer_out = l + 1 == sp.L ? out : empty({N, D * Hout}, x.dtype());
+    for (int64_t d = 0; d < D; ++d) {
+      const int64_t ld = l * D + d;
+      direction_forward<T>(sp, st, d == 1, layer_in.data<T>(), I, s.weights[ld], hx.data<T>() + ld * B * Hout,
+                           lstm ? cx.data<T>() + ld * B * H : nullptr, layer_out.data<T>() + d * Hout, D * Hout,
+                           h_n.data<T>() + ld * B * Hout, lstm ? c_n.data<T>() + ld * B * H : nullptr,
+                           s.cache[ld]);
+    }
+    layer_in = layer_out;
+  }
+}
+
+// Gradients of the input [N, I], of hx / cx and of every parameter (in params order).
+template <typename T>
+void stack_backward(const Saved& s, const Tensor& dout_in, const Tensor& dh_n, const Tensor& dc_n, bool need_dx,
+                    Tensor& dx, Tensor& dhx, Tensor& dcx, std::vector<Tensor>& dparams) {
+  const Spec& sp = s.sp;
+  const Steps& st = s.st;
+  const int64_t N = st.N, B = st.B, Hout = sp.Hout, H = sp.H, D = sp.D;
+  const bool lstm = sp.mode == Mode::Lstm;
+  const DType dt = dout_in.dtype();
+  dhx = clone(dh_n);
+  if (lstm) dcx = clone(dc_n);
+  const int64_t per = params_per_dir(sp);
+  dparams.assign(static_cast<size_t>(per * sp.L * D), Tensor());
+  Tensor dout = dout_in;
+  for (int64_t l = sp.L - 1; l >= 0; --l) {
+    const int64_t I = sp.layer_input(l);
+    const bool want_dx = l > 0 || need_dx;
+    Tensor dlayer_in = want_dx ? empty({N, I}, dt) : Tensor();
+    for (int64_t d = 0; d < D; ++d) {
+      const int64_t ld = l * D + d;
+      const DirWeights& w = s.weights[ld];
+      DirWeights dw;
+      dw.w_ih = empty(w.w_ih.sizes(), dt);
+      dw.w_hh = empty(w.w_hh.sizes(), dt);
+      if (sp.bias) {
+        dw.b_ih = empty({sp.GH()}, dt);
+        dw.b_hh = empty({sp.GH()}, dt);
+      }
+      if (sp.P > 0) dw.w_hr = empty(w.w_hr.sizes(), dt);
+      direction_backward<T>(sp, st, d == 1, s.layer_input[l].data<T>(), I, w, s.cache[ld],
+                            dout.data<T>() + d * Hout, D * Hout, dhx.data<T>() + ld * B * Hout,
+                            lstm ? dcx.data<T>() + ld * B * H : nullptr, dw,
+                            want_dx ? dlayer_in.data<T>() : nullptr, d == 1);
+      Tensor* dp = dparams.data() + ld * per;
+      dp[0] = dw.w_ih;
+      dp[1] = dw.w_hh;
+      if (sp.bias) {
+        dp[2] = dw.b_ih;
+        dp[3] = dw.b_hh;
+      }
+      if (sp.P > 0) dp[per - 1] = dw.w_hr;
+    }
+    if (l > 0 && s.dropout_mask[l].defined()) {
+      T* v = dlayer_in.data<T>();
+      const T* m = s.dropout_mask[l].data<T>();
+      for (int64_t i = 0; i < N * I; ++i) v[i] *= m[i];
+    }
+    dout = dlayer_in;
+  }
+  dx = dout;
+}
+
+Mode mode_from(int64_t mode) {
+  EMBER_CHECK(mode >= 0 && mode <= 3, "rnn: unknown mode ", mode);
+  return static_cast<Mode>(mode);
+}
+
+// The shared body of rnn() and the cells. `input` is [T, B, I] (or [B, T, I] with batch_first)
+// or, with batch_sizes, packed [N, I]; hx [L*D, B, Hout], cx [L*D, B, H] (zeros when undefined).
+// A cell is one step of a one-layer stack: input [B, I], hx [B, H], and its outputs are the
+// states only.
+std::tuple<Tensor, Tensor, Tensor> rnn_impl(Mode mode, const Tensor& input, const std::vector<int64_t>& batch_sizes,
+                                            const Tensor& hx_in, const Tensor& cx_in,
+                                            const std::vector<Tensor>& params, bool has_biases, int64_t num_layers,
+                                            double dropout, bool train, bool bidirectional, bool batch_first,
+                                            int64_t proj_size, Generator* gen, const char* node_name, bool cell) {
+  Spec sp;
+  sp.mode = mode;
+  sp.G = gate_count(mode);
+  sp.L = num_layers;
+  sp.D = bidirectional ? 2 : 1;
+  sp.bias = has_biases;
+  sp.P = proj_size;
+  EMBER_CHECK(num_layers >= 1, "rnn: num_layers must be positive, got ", num_layers);
+  EMBER_CHECK(proj_size >= 0 && (proj_size == 0 || mode == Mode::Lstm), "rnn: proj_size is only supported for LSTM");
+  EMBER_CHECK(dropout >= 0 && dropout <= 1, "rnn: dropout must lie in [0, 1], got ", dropout);
+  EMBER_CHECK(!params.empty() && params[0].defined() && params[0].dim() == 2, "rnn: weight_ih_l0 must be 2-D");
+  sp.H = params[0].size(0) / sp.G;
+  sp.Hout = proj_size > 0 ? proj_size : sp.H;
+  EMBER_CHECK(sp.H > 0 && params[0].size(0) == sp.GH(), "rnn: weight_ih_l0 has ", params[0].size(0),
+              " rows, which is not a multiple of the ", sp.G, " gates");
+  EMBER_CHECK(is_floating(input.dtype()), "rnn: expected a floating point input, got ", dtype_name(input.dtype()));
+  const DType dt = input.dtype();
+  const bool packed = !batch_sizes.empty();
+  Steps st;
+  Tensor x;  // [N, I] contiguous, time-major
+  if (cell) {
+    st = uniform_steps(1, input.size(0));
+    x = contiguous(detach(input));
+  } else if (packed) {
+    EMBER_CHECK(input.dim() == 2, "rnn: packed input must be 2-D, got ", input.dim(), "-D");
+    int64_t total = 0;
+    for (size_t t = 0; t < batch_sizes.size(); ++t) {
+      int64_t b = batch_sizes[t];
+      EMBER_CHECK(b > 0 && (t == 0 || b <= batch_sizes[t - 1]),
+                  "rnn: batch_sizes must be positive and non-increasing, got ", b, " at step ", t);
+      st.bs.push_back(b);
+      st.off.push_back(total);
+      total += b;
+    }
+    EMBER_CHECK(total == input.size(0), "rnn: batch_sizes sum to ", total, " but the packed input has ",
+                input.size(0), " rows");
+    st.B = batch_sizes[0];
+    st.N = total;
+    x = contiguous(detach(input));
+  } else {
+    EMBER_CHECK(input.dim() == 3, "rnn: input must be 3-D, got ", input.dim(), "-D");
+    Tensor tm = batch_first ? transpose(detach(input), 0, 1) : detach(input);
+    st = uniform_steps(tm.size(0), tm.size(1));
+    x = reshape(contiguous(tm), {st.N, tm.size(2)});
+  }
+  sp.input_size = x.size(1);
+  EMBER_CHECK(params[0].size(1) == sp.input_size, "input.size(-1) must be equal to input_size. Expected ",
+              params[0].size(1), ", got ", sp.input_size);
+  check_params(sp, params, dt);
+  const bool lstm = mode == Mode::Lstm;
+  const Shape h_shape = cell ? Shape{st.B, sp.Hout} : Shape{sp.L * sp.D, st.B, sp.Hout};
+  const Shape c_shape = cell ? Shape{st.B, sp.H} : Shape{sp.L * sp.D, st.B, sp.H};
+  if (hx_in.defined()) check_state(hx_in, h_shape, dt, "hidden[0]");
+  if (lstm && cx_in.defined()) check_state(cx_in, c_shape, dt, "hidden[1]");
+  Tensor hxc = hx_in.defined() ? contiguous(detach(hx_in)) : zeros(h_shape, dt);
+  Tensor cxc = !lstm ? Tensor() : cx_in.defined() ? contiguous(detach(cx_in)) : zeros(c_shape, dt);
+
+  auto saved = std::make_shared<Saved>();
+  saved->sp = sp;
+  saved->st = st;
+  saved->batch_first = batch_first && !packed && !cell;
+  saved->packed = packed || cell;
+  saved->layer_input.resize(static_cast<size_t>(sp.L));
+  saved->dropout_mask.resize(static_cast<size_t>(sp.L));
+  saved->cache.resize(static_cast<size_t>(sp.L * sp.D));
+  saved->weights = unpack_weights(sp, params);
+  Tensor out = empty({st.N, sp.D * sp.Hout}, dt);
+  Tensor h_n = empty(h_shape, dt), c_n = lstm ? empty(c_shape, dt) : Tensor();
+  if (st.N > 0) {
+    dispatch_floating(dt, "rnn", [&](auto tag) {
+      using T = decltype(tag);
+      stack_forward<T>(*saved, x, hxc, cxc, out, h_n, c_n, dropout, train, gen);
+    });
+  } else {
+    zero_(out);
+    copy_(h_n, hxc);
+    if (lstm) copy_(c_n, cxc);
+  }
+  // Back to the caller's layout.
+  if (!saved->packed) {
+    out = reshape(out, {st.T(), st.B, sp.D * sp.Hout});
+    if (batch_first) out = contiguous(transpose(out, 0, 1));
+  }
+
+  std::vector<Tensor> inputs{input, hx_in, cx_in};
+  inputs.insert(inputs.end(), params.begin(), params.end());
+  if (!any_requires_grad(inputs)) return {out, h_n, c_n};
+  std::vector<Tensor*> outputs;
+  if (!cell) outputs.push_back(&out);
+  outputs.push_back(&h_n);
+  if (lstm) outputs.push_back(&c_n);
+  std::vector<std::pair<Tensor, bool>> to_save{{input, false}};  // version checks of input and weights
+  for (const Tensor& p : params) to_save.push_back({p, false});
+  std::string name = node_name;
+  record_function(
+      node_name, inputs, outputs,
+      [saved, name, cell](const GradList& g, FunctionNode& self) {
+        EMBER_CHECK(!grad_enabled(), "double backward through ", name,
+                    " (a fused recurrent op) is not supported; call backward without create_graph=True");
+        for (size_t i = 0; i < self.saved_tensors.size(); ++i) self.saved(i);  // freed or modified in place?
+        const Saved& s = *saved;
+        const Spec& sp = s.sp;
+        const bool lstm = sp.mode == Mode::Lstm;
+        const size_t first_state = cell ? 0 : 1;
+        Tensor gout;
+        if (cell) {
+          gout = zeros({s.st.N, sp.Hout}, g[0].dtype());
+        } else if (!s.packed) {
+          gout = reshape(contiguous(s.batch_first ? transpose(g[0], 0, 1) : g[0]), {s.st.N, sp.D * sp.Hout});
+        } else {
+          gout = contiguous(g[0]);
+        }
+        Tensor dhn = contiguous(g[first_state]);
+        Tensor dcn = lstm ? contiguous(g[first_state + 1]) : Tensor();
+        Tensor dx, dhx, dcx;
+        std::vector<Tensor> dparams;
+        if (s.st.N > 0) {
+          dispatch_floating(gout.dtype(), "rnn_backward", [&](auto tag) {
+            using T = decltype(tag);
+            stack_backward<T>(s, gout, dhn, dcn, self.needs_grad(0), dx, dhx, dcx, dparams);
+          });
+        } else {
+          dhx = clone(dhn);
+          if (lstm) dcx = clone(dcn);
+          dx = zeros({0, sp.input_size}, gout.dtype());
+          for (const DirWeights& w : s.weights) {
+            dparams.push_back(zeros_like(w.w_ih));
+            dparams.push_back(zeros_like(w.w_hh));
+            if (sp.bias) {
+              dparams.push_back(zeros_like(w.b_ih));
+              dparams.push_back(zeros_like(w.b_hh));
+            }
+            if (sp.P > 0) dparams.push_back(zeros_like(w.w_hr));
+          }
+        }
+        if (dx.defined() && !s.packed) {
+          dx = reshape(dx, {s.st.T(), s.st.B, sp.input_size});
+          if (s.batch_first) dx = contiguous(transpose(dx, 0, 1));
+        }
+        GradList grads{self.needs_grad(0) ? dx : Tensor(), dhx, dcx};
+        grads.insert(grads.end(), dparams.begin(), dparams.end());
+        return grads;
+      },
+      to_save);
+  return {out, h_n, c_n};
+}
+
+std::vector<Tensor> cell_params(const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh) {
+  EMBER_CHECK(b_ih.defined() == b_hh.defined(), "rnn cell: b_ih and b_hh must both be given or both be None");
+  if (b_ih.defined()) return {w_ih, w_hh, b_ih, b_hh};
+  return {w_ih, w_hh};
+}
+
+// torch's checks of a cell's arguments: 2-D input [B, I], states [B, H].
+void check_cell(const char* mode, const Tensor& x, const std::vector<const Tensor*>& states, const Tensor& w_ih,
+                const Tensor& w_hh, int64_t G) {
+  EMBER_CHECK(x.dim() == 2, mode, ": expected a 2-D input, got ", x.dim(), "-D");
+  EMBER_CHECK(w_ih.dim() == 2 && w_hh.dim() == 2, mode, ": weights must be 2-D");
+  EMBER_CHECK(x.size(1) == w_ih.size(1), "input has inconsistent input_size: got ", x.size(1), " expected ",
+              w_ih.size(1));
+  const int64_t H = w_hh.size(1);
+  EMBER_CHECK(w_ih.size(0) == G * H && w_hh.size(0) == G * H, mode, ": weights have ", w_ih.size(0), " and ",
+              w_hh.size(0), " rows, expected ", G * H);
+  for (size_t i = 0; i < states.size(); ++i) {
+    const Tensor& s = *states[i];
+    if (!s.defined()) continue;  // zeros
+    EMBER_CHECK(s.dim() >= 2 && x.size(0) == s.size(0), "Input batch size ", x.size(0), " doesn't match hidden",
+                i, " batch size ", s.dim() > 0 ? s.size(0) : 0);
+    EMBER_CHECK(s.size(1) == H, "hidden", i, " has inconsistent hidden_size: got ", s.size(1), ", expected ", H);
+    EMBER_CHECK(s.dim() == 2, mode, ": hidden", i, " must be 2-D, got ", s.dim(), "-D");
+  }
+}
+
+}  // namespace
+
+std::tuple<Tensor, Tensor, Tensor> rnn(int64_t mode, const Tensor& input, const std::vector<int64_t>& batch_sizes,
+                                       const Tensor& hx, const Tensor& cx, const std::vector<Tensor>& params,
+                                       bool has_biases, int64_t num_layers, double dropout, bool train,
+                                       bool bidirectional, bool batch_first, int64_t proj_size, Generator* gen) {
+  Mode m = mode_from(mode);
+  std::string name = str_cat(mode_name(m), "Backward");
+  return rnn_impl(m, input, batch_sizes, hx, cx, params, has_biases, num_layers, dropout, train, bidirectional,
+                  batch_first, proj_size, gen, name.c_str(), false);
+}
+
+// A cell is one step of a one-layer, one-direction stack.
+std::tuple<Tensor, Tensor> lstm_cell(const Tensor& x, const Tensor& h, const Tensor& c, const Tensor& w_ih,
+                                     const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh) {
+  check_cell("lstm_cell", x, {&h, &c}, w_ih, w_hh, 4);
+  auto r = rnn_impl(Mode::Lstm, x, {}, h, c, cell_params(w_ih, w_hh, b_ih, b_hh), b_ih.defined(), 1, 0.0, false,
+                    false, false, 0, nullptr, "LstmCellBackward", true);
+  return {std::get<1>(r), std::get<2>(r)};
+}
+
+Tensor gru_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
+                const Tensor& b_hh) {
+  check_cell("gru_cell", x, {&h}, w_ih, w_hh, 3);
+  return std::get<1>(rnn_impl(Mode::Gru, x, {}, h, Tensor(), cell_params(w_ih, w_hh, b_ih, b_hh), b_ih.defined(), 1,
+                              0.0, false, false, false, 0, nullptr, "GruCellBackward", true));
+}
+
+Tensor rnn_tanh_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
+                     const Tensor& b_hh) {
+  check_cell("rnn_tanh_cell", x, {&h}, w_ih, w_hh, 1);
+  return std::get<1>(rnn_impl(Mode::RnnTanh, x, {}, h, Tensor(), cell_params(w_ih, w_hh, b_ih, b_hh),
+                              b_ih.defined(), 1, 0.0, false, false, false, 0, nullptr, "RnnTanhCellBackward", true));
+}
+
+Tensor rnn_relu_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
+                     const Tensor& b_hh) {
+  check_cell("rnn_relu_cell", x, {&h}, w_ih, w_hh, 1);
+  return std::get<1>(rnn_impl(Mode::RnnRelu, x, {}, h, Tensor(), cell_params(w_ih, w_hh, b_ih, b_hh),
+                              b_ih.defined(), 1, 0.0, false, false, false, 0, nullptr, "RnnReluCellBackward", true));
+}
+
+}  // namespace ember
