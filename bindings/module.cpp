@@ -15,6 +15,7 @@ void init_autograd(py::module_& m);
 void init_numpy(py::module_& m);
 void init_optim(py::module_& m);
 void init_dlpack(py::module_& m);
+void init_io(py::module_& m);
 
 // Raw, intentionally leaked references: static py::objects would be released after the
 // interpreter is gone.
@@ -166,5 +167,6 @@ PYBIND11_MODULE(_C, m) {
   init_numpy(m);
   init_optim(m);
   init_dlpack(m);
+  init_io(m);
 
 }
