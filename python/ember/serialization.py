@@ -59,6 +59,11 @@ _DTYPE_GLOBALS = {dt: _TorchGlobal("torch", dt) for dt in _STORAGE_NAMES}
 
 _ALIGNMENT = 64
 _ZIP64_LIMIT = 0xFFFFFFFF  # sizes and offsets from here on are written in zip64 fields
+
+
+def _field32(value):
+    """A 32-bit zip field: the value, or 0xFFFFFFFF where the zip64 field holds it."""
+    return value if value < _ZIP64_LIMIT else 0xFFFFFFFF
 _FORMAT_VERSION = b"1"
 _PICKLE_VERSION = b"3\n"
 
@@ -114,7 +119,12 @@ class _Pickler(pickle._Pickler):
         return ref
 
     def _save_torch_global(self, obj):
-        self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode("ascii"))
+        if self.proto >= 4:  # as pickle writes globals from protocol 4 on
+            self.save(obj.module)
+            self.save(obj.name)
+            self.write(pickle.STACK_GLOBAL)
+        else:
+            self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode("ascii"))
         self.memoize(obj)
 
     def _save_dtype(self, obj):
@@ -163,7 +173,7 @@ class _ZipWriter:
         start = offset + 30 + len(name_b) + len(zip64) + 4
         padding = -start % _ALIGNMENT
         extra = zip64 + struct.pack("<HH", 0x4246, padding) + b"Z" * padding  # 'FB' field
-        small = min(size, _ZIP64_LIMIT)
+        small = _field32(size)
         self._write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 45 if zip64 else 20, 0x0800, 0, 0, 0,
                                 crc, small, small, len(name_b), len(extra)) + name_b + extra)
         self._write(data)
@@ -175,7 +185,7 @@ class _ZipWriter:
         for name_b, crc, size, offset in self.entries:
             fields = [v for v in (size, size, offset) if v >= _ZIP64_LIMIT]
             extra = struct.pack("<HH", 1, 8 * len(fields)) + struct.pack(f"<{len(fields)}Q", *fields) if fields else b""
-            small, off = min(size, _ZIP64_LIMIT), min(offset, _ZIP64_LIMIT)
+            small, off = _field32(size), _field32(offset)
             self._write(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 45 if extra else 20, 45 if extra else 20,
                                     0x0800, 0, 0, 0, crc, small, small, len(name_b), len(extra), 0, 0, 0, 0, off)
                         + name_b + extra)
@@ -184,8 +194,9 @@ class _ZipWriter:
             eocd64 = self.pos
             self._write(struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, count, count, cd_size, cd_start))
             self._write(struct.pack("<IIQI", 0x07064B50, 0, eocd64, 1))
-        self._write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, min(count, 0xFFFF), min(count, 0xFFFF),
-                                min(cd_size, _ZIP64_LIMIT), min(cd_start, _ZIP64_LIMIT), 0))
+        entries = count if count < 0xFFFF and cd_start < _ZIP64_LIMIT else 0xFFFF
+        self._write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, entries, entries, _field32(cd_size),
+                                _field32(cd_start), 0))
 
 
 def _write_checkpoint(obj, file, archive, protocol):
@@ -509,6 +520,10 @@ def _load_archive(zf, prefix, map_location, weights_only):
         data = _io.BytesIO(pkl_file.read())
     try:
         return _Unpickler(data, weights_only, load_storage).load()
+    except pickle.UnpicklingError as e:
+        if str(e).startswith("ember.load"):  # a refused name or argument, reported as such
+            raise
+        raise RuntimeError(f"ember.load: data.pkl is corrupted ({e})") from None
     except (EOFError, ValueError, IndexError, KeyError, struct.error) as e:
         raise RuntimeError(f"ember.load: data.pkl is corrupted ({type(e).__name__}: {e})") from None
 
