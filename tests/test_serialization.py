@@ -392,7 +392,8 @@ def test_zip64_records_load_in_torch_and_ember(monkeypatch):
 
 
 def test_big_endian_checkpoint():
-    recs = _records(_torch_bytes({"x": torch.tensor([1, 258], dtype=torch.int32), "b": torch.tensor([7], dtype=torch.uint8)}))
+    obj = {"x": torch.tensor([1, 258], dtype=torch.int32), "b": torch.tensor([7], dtype=torch.uint8)}
+    recs = _records(_torch_bytes(obj))
     recs["byteorder"] = b"big"
     key = "data/0"
     recs[key] = np.frombuffer(recs[key], "<i4").astype(">i4").tobytes()
@@ -563,3 +564,97 @@ def test_load_argument_errors(tmp_path):
         ember.load(3)
     with pytest.raises(NotImplementedError, match="mmap=True"):
         ember.load(io.BytesIO(_good()), mmap=True)
+
+
+def test_parameter_attributes_from_torch():
+    p = torch.nn.Parameter(torch.ones(2))
+    p.tag = "encoder"
+    q = _to_ember(p)
+    assert isinstance(q, ember.nn.Parameter) and q.tag == "encoder" and q.tolist() == [1.0, 1.0]
+
+
+def _with_payload(args_pickle, rebuild=b"_rebuild_tensor_v2"):
+    """A checkpoint whose data.pkl calls torch._utils.<rebuild>(*args) on the real storage 0."""
+    recs = _records(_good())
+    recs["data.pkl"] = b"\x80\x02ctorch._utils\n" + rebuild + b"\n" + args_pickle + b"R."
+    return io.BytesIO(_zip(recs))
+
+
+def _args(*args):
+    return pickle.dumps(args, protocol=2)[2:-1]
+
+
+STORAGE_PID = b"(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuK\x05tQ"
+
+
+def test_malformed_rebuild_arguments():
+    def call(offset, size, stride):
+        rest = pickle.dumps((offset, size, stride, False, {}), protocol=2)[2:-1]
+        # (pid, *rest): open a MARK, push the storage, then the other arguments, close the tuple.
+        assert rest[:1] == b"("
+        return _with_payload(b"(" + STORAGE_PID + rest[1:])
+
+    assert ember.load(call(1, (2,), (2,))).tolist() == [1.0, 3.0]
+    with pytest.raises(RuntimeError, match="storage offset '1' is not an int"):
+        ember.load(call("1", (2,), (1,)))
+    with pytest.raises(RuntimeError, match="size .* is not a tuple of ints"):
+        ember.load(call(0, (2.0,), (1,)))
+    with pytest.raises(RuntimeError, match="stride .* is not a tuple of ints of length 1"):
+        ember.load(call(0, (2,), (1, 1)))
+    with pytest.raises(RuntimeError, match="needs more than the storage's 5 elements"):
+        ember.load(call(4, (2,), (1,)))
+
+
+def test_malformed_parameter_rebuild():
+    with pytest.raises(pickle.UnpicklingError, match="_rebuild_parameter expects a tensor, got int"):
+        ember.load(_with_payload(_args(1, True, {}), b"_rebuild_parameter"))
+    with pytest.raises(pickle.UnpicklingError, match="parameter's state must be a dict of attribute names"):
+        tensor = b"ctorch._utils\n_rebuild_tensor_v2\n(" + STORAGE_PID + _args(0, (5,), (1,), False, {})[1:] + b"R"
+        rest = b"".join(pickle.dumps(v, protocol=2)[2:-1] for v in (True, {}, {"__class__": 1}))
+        ember.load(_with_payload(b"(" + tensor + rest + b"t", b"_rebuild_parameter_with_state"))
+
+
+def test_malformed_storage_ids():
+    not_a_type = STORAGE_PID.replace(b"ctorch\nFloatStorage\n", b"K\x01")
+    negative_numel = STORAGE_PID.replace(b"K\x05t", b"J\xff\xff\xff\xfft")
+    for pid in [not_a_type + b".", negative_numel + b"."]:
+        recs = _records(_good())
+        recs["data.pkl"] = b"\x80\x02" + pid
+        with pytest.raises(pickle.UnpicklingError, match="malformed storage id"):
+            ember.load(io.BytesIO(_zip(recs)))
+
+
+def test_storage_reused_with_more_elements_than_its_record():
+    recs = _records(_good())
+    small = STORAGE_PID
+    large = STORAGE_PID.replace(b"K\x05t", b"K\x09t")
+    recs["data.pkl"] = b"\x80\x02(" + small + large + b"l."
+    with pytest.raises(RuntimeError, match="used with 9 elements of FloatStorage, more than its record's 20 bytes"):
+        ember.load(io.BytesIO(_zip(recs)))
+
+
+def test_unknown_byteorder_and_duplicate_archives():
+    recs = _records(_good())
+    recs["byteorder"] = b"middle"
+    with pytest.raises(RuntimeError, match="unknown byteorder record 'middle'"):
+        ember.load(io.BytesIO(_zip(recs)))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("a/data.pkl", b"\x80\x02N.")
+        z.writestr("b/data.pkl", b"\x80\x02N.")
+    with pytest.raises(RuntimeError, match="several data.pkl records"):
+        ember.load(io.BytesIO(buf.getvalue()))
+
+
+def test_loading_never_imports_torch(tmp_path):
+    import subprocess
+    import sys
+    path = tmp_path / "t.pt"
+    model = torch.nn.Linear(2, 2)
+    torch.save({"model": model.state_dict(), "optim": torch.optim.SGD(model.parameters(), lr=0.1).state_dict()}, path)
+    code = ("import sys, ember; r = ember.load(sys.argv[1]); assert r['model']['weight'].shape == (2, 2); "
+            "ember.save(r, sys.argv[1] + '.2'); ember.load(sys.argv[1] + '.2', weights_only=False); "
+            "assert 'torch' not in sys.modules, 'torch was imported'")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([os.path.dirname(ember.__path__[0]), env.get("PYTHONPATH", "")])
+    subprocess.run([sys.executable, "-c", code, str(path)], check=True, env=env)

@@ -58,7 +58,8 @@ int main() {
     for (DType t : all) {
       Tensor x = empty({2, 3}, t);
       auto* p = static_cast<unsigned char*>(x.data_ptr());
-      for (size_t i = 0; i < 6 * itemsize(t); ++i) p[i] = t == DType::Bool ? (i % 2) : static_cast<unsigned char>(i * 7 + 1);
+      for (size_t i = 0; i < 6 * itemsize(t); ++i)
+        p[i] = t == DType::Bool ? (i % 2) : static_cast<unsigned char>(i * 7 + 1);
       in.emplace_back(dtype_name(t), x);
     }
     in.emplace_back("scalar", full({}, Scalar(2.5), DType::Float64));
@@ -104,7 +105,8 @@ int main() {
     expect(rejects(with_header("{}", "").substr(0, 8) + "{", "runs past the end"), "header past the end");
     expect(rejects(std::string("\xff\xff\xff\xff\x00\x00\x00\x00{}", 10), "larger than the limit"), "huge header");
     expect(rejects(with_header("{\"x\":", ""), "unexpected end of header"), "truncated JSON");
-    expect(rejects(with_header("{\"x\":{\"dtype\":\"Q4\",\"shape\":[],\"data_offsets\":[0,0]}}", ""), "unknown dtype 'Q4'"),
+    expect(rejects(with_header("{\"x\":{\"dtype\":\"Q4\",\"shape\":[],\"data_offsets\":[0,0]}}", ""),
+                   "unknown dtype 'Q4'"),
            "unknown dtype");
     expect(rejects(with_header(f32, std::string(4, '\0')), "out of range"), "offsets out of range");
     expect(rejects(with_header("{\"a\":{\"dtype\":\"I8\",\"shape\":[2],\"data_offsets\":[0,2]},"
@@ -112,7 +114,8 @@ int main() {
                    "overlaps"),
            "overlapping offsets");
     expect(rejects(with_header(f32, std::string(9, '\0')), "cover 8 bytes"), "uncovered bytes");
-    expect(rejects(with_header("{\"x\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", std::string(8, '\0')),
+    expect(rejects(with_header("{\"x\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}",
+                               std::string(8, '\0')),
                    "needs 12 bytes"),
            "shape and offsets disagree");
     bool threw = false;

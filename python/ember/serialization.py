@@ -87,6 +87,8 @@ class _Pickler(pickle._Pickler):
     def __init__(self, file, protocol):
         super().__init__(file, protocol=protocol)
         self.storages = {}  # storage identity -> _StorageRef
+        # reducer_override sees every object: look the classes up once.
+        self._parameter, self._size, self._device = _parameter_class(), _size_class(), _device_class()
 
     def persistent_id(self, obj):
         if type(obj) is _StorageRef:
@@ -95,13 +97,13 @@ class _Pickler(pickle._Pickler):
 
     def reducer_override(self, obj):
         if isinstance(obj, Tensor):
-            if isinstance(obj, _parameter_class()):
+            if isinstance(obj, self._parameter):
                 return _REBUILD_PARAMETER, (obj.detach(), obj.requires_grad, collections.OrderedDict())
             return _REBUILD_TENSOR, (self._storage_ref(obj), obj.storage_offset(), tuple(obj.shape),
                                      tuple(obj.stride()), obj.requires_grad, collections.OrderedDict())
-        if type(obj) is _size_class():
+        if type(obj) is self._size:
             return _TORCH_SIZE, (tuple(obj),)
-        if type(obj) is _device_class():
+        if type(obj) is self._device:
             return _TORCH_DEVICE, ((obj.type,) if obj.index is None else (obj.type, obj.index))
         return NotImplemented
 
@@ -329,11 +331,16 @@ def _rebuild_parameter(data, requires_grad, backward_hooks):
 
 
 def _rebuild_parameter_with_state(data, requires_grad, backward_hooks, state):
+    # torch saves a parameter's Python attributes as a dict, or a (dict, slots dict) pair.
     param = _rebuild_parameter(data, requires_grad, backward_hooks)
-    if state:
-        if not isinstance(state, dict) or not all(isinstance(k, str) and not k.startswith("__") for k in state):
-            raise pickle.UnpicklingError("ember.load: a parameter's state must be a dict of attribute names")
-        for k, v in state.items():
+    parts = state if isinstance(state, tuple) else (state,)
+    for part in parts:
+        if part is None:
+            continue
+        if not isinstance(part, dict) or not all(isinstance(k, str) and not k.startswith("__") for k in part):
+            raise pickle.UnpicklingError("ember.load: a parameter's state must be a dict of attribute names, got "
+                                         f"{state!r}")
+        for k, v in part.items():
             setattr(param, k, v)
     return param
 

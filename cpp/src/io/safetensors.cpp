@@ -515,7 +515,8 @@ std::string safetensors_serialize(const NamedTensors& tensors, const std::map<st
 SafetensorsData safetensors_deserialize(const void* data, size_t nbytes) {
   const unsigned char* bytes = static_cast<const unsigned char*>(data);
   if (nbytes < 8)
-    throw Error(str_cat("safetensors: the data is ", nbytes, " bytes long, too short to hold the 8-byte header length"));
+    throw Error(str_cat("safetensors: the data is ", nbytes,
+                        " bytes long, too short to hold the 8-byte header length"));
   uint64_t n = checked_header_len(bytes, nbytes);
   Header h = parse_header(reinterpret_cast<const char*>(bytes + 8), n, nbytes - 8 - n);
   const unsigned char* base = bytes + 8 + n;
@@ -583,7 +584,8 @@ SafetensorsData load_safetensors(const std::string& path) {
     }
   };
   if (total < 8)
-    throw Error(str_cat("safetensors: '", path, "' is ", total, " bytes long, too short to hold the 8-byte header length"));
+    throw Error(str_cat("safetensors: '", path, "' is ", total,
+                        " bytes long, too short to hold the 8-byte header length"));
   unsigned char prefix[8];
   read_at(prefix, 8, 0);
   uint64_t n = checked_header_len(prefix, total);
