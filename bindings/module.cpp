@@ -18,6 +18,7 @@ void init_dlpack(py::module_& m);
 void init_nn(py::module_& m);
 void init_nn_loss(py::module_& m);
 void init_nn_rnn(py::module_& m);
+void init_io(py::module_& m);
 
 // Raw, intentionally leaked references: static py::objects would be released after the
 // interpreter is gone.
@@ -172,5 +173,6 @@ PYBIND11_MODULE(_C, m) {
   init_nn(m);
   init_nn_loss(m);
   init_nn_rnn(m);
+  init_io(m);
 
 }

@@ -83,3 +83,5 @@ from . import autograd  # noqa: E402,F401
 from . import optim  # noqa: E402,F401
 from . import nn  # noqa: E402,F401
 from . import linalg  # noqa: E402,F401
+from .serialization import save, load  # noqa: E402,F401
+from . import io  # noqa: E402,F401

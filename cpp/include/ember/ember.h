@@ -4,6 +4,7 @@
 #include "device.h"
 #include "dtype.h"
 #include "error.h"
+#include "io.h"
 #include "ops.h"
 #include "optim.h"
 #include "tensor.h"
