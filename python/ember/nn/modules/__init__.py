@@ -11,7 +11,12 @@ from .dropout import Dropout, AlphaDropout  # noqa: F401
 from .lazy import UninitializedParameter  # noqa: F401
 from . import linear as _linear, activation as _activation, flatten as _flatten, sparse as _sparse
 from . import normalization as _normalization, loss as _loss
+from .conv import *  # noqa: F401,F403
+from .padding import *  # noqa: F401,F403
+from .fold import *  # noqa: F401,F403
+from . import conv as _conv, padding as _padding, fold as _fold
 
 __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 __all__ += (_linear.__all__ + _activation.__all__ + _flatten.__all__ + _sparse.__all__ + _normalization.__all__
             + _loss.__all__ + ["Dropout", "AlphaDropout", "UninitializedParameter"])
+__all__ += _conv.__all__ + _padding.__all__ + _fold.__all__
