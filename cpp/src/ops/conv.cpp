@@ -391,8 +391,6 @@ struct ConvArgs {
   std::vector<int64_t> stride, pad_before, pad_after, dilation, output_padding;
 };
 
-const char* legacy_name(DType t) { return legacy_type_name(t); }
-
 // The C++ type name torch prints for a dtype in some messages.
 const char* c_type_name(DType t) {
   switch (t) {
@@ -430,8 +428,8 @@ Tensor convolution_checked(int nd, const char* fn, bool transposed, const Tensor
   for (int i = 0; i < nd; ++i) EMBER_CHECK(a.dilation[i] > 0, "non-positive dilation is not supported");
   EMBER_CHECK(groups > 0, "non-positive groups is not supported");
   if (x.dtype() != w.dtype())
-    throw Error(str_cat("Input type (ember.", legacy_name(x.dtype()), ") and weight type (ember.",
-                        legacy_name(w.dtype()), ") should be the same"));
+    throw Error(str_cat("Input type (ember.", legacy_type_name(x.dtype()), ") and weight type (ember.",
+                        legacy_type_name(w.dtype()), ") should be the same"));
   if (b.defined() && b.dtype() != x.dtype())
     throw Error(str_cat("Input type (", c_type_name(x.dtype()), ") and bias type (", c_type_name(b.dtype()),
                         ") should be the same"));
