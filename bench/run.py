@@ -335,9 +335,36 @@ def case_rnn(em, th):
 
 
 
-# Cases appended by the op families; the order here is the order of the report.
+def case_conv(em, th):
+    """conv2d forward and forward+backward (input, weight and bias gradients)."""
+    configs = [  # batch, in, out, kernel, padding, size
+        (64, 1, 10, 5, 0, 28), (64, 10, 20, 5, 0, 12), (32, 64, 64, 3, 1, 32), (64, 3, 6, 3, 0, 32)]
+    for (n, cin, cout, k, pad, size) in configs:
+        rng = np.random.RandomState(0)
+        x_np = rng.rand(n, cin, size, size).astype(np.float32)
+        w_np = (rng.rand(cout, cin, k, k).astype(np.float32) - 0.5) * 0.2
+        b_np = rng.rand(cout).astype(np.float32)
+        label = f"b{n} {cin}->{cout} k{k}{f' p{pad}' if pad else ''} {size}x{size}"
+
+        def fwd(lib, x_np=x_np, w_np=w_np, b_np=b_np, pad=pad):
+            x, w, b = lib.tensor(x_np), lib.tensor(w_np), lib.tensor(b_np)
+            return lambda: lib.nn.functional.conv2d(x, w, b, padding=pad)
+
+        def fwd_bwd(lib, x_np=x_np, w_np=w_np, b_np=b_np, pad=pad):
+            x = lib.tensor(x_np, requires_grad=True)
+            w = lib.tensor(w_np, requires_grad=True)
+            b = lib.tensor(b_np, requires_grad=True)
+
+            def step():
+                x.grad = w.grad = b.grad = None
+                lib.nn.functional.conv2d(x, w, b, padding=pad).sum().backward()
+            return step
+        yield "conv", f"conv2d {label} fwd", (lambda f=fwd: f(em)), (lambda f=fwd: f(th))
+        yield "conv", f"conv2d {label} fwd+bwd", (lambda f=fwd_bwd: f(em)), (lambda f=fwd_bwd: f(th))
+
+
 SUITES = [case_overhead, case_tiny_mlp, case_elementwise, case_reduce, case_matmul, case_optim, case_nn_train,
-          case_dataloader, case_rnn]
+          case_dataloader, case_rnn, case_conv]
 
 
 def import_times(repeats=5):

@@ -465,6 +465,50 @@ EMBER_API Tensor& alpha_dropout_(Tensor& x, double p, bool train, Generator* gen
 // Pads the last len(pad)/2 dims with `value`: pad = (left, right) of the last dim, then of the
 // one before, ...; negative amounts crop.
 EMBER_API Tensor constant_pad_nd(const Tensor& x, const std::vector<int64_t>& pad, const Scalar& value = Scalar(int64_t(0)));
+// Reflect, replicate or circular padding (mode) of the last len(pad)/2 dims, 1 to 3, of a
+// (batch of) [C, *] input; negative amounts crop. Checks and messages as torch's F.pad.
+EMBER_API Tensor pad_nd(const Tensor& x, const std::vector<int64_t>& pad, const std::string& mode);
+
+// ---- convolution (src/ops/conv.cpp) -----------------------------------------------------------
+// torch.nn.functional's convolutions: x [N, C, *spatial] or unbatched [C, *spatial], weight
+// [Co, C / groups, *k], optional bias [Co]. stride/padding/dilation hold one value or one per
+// spatial dim; padding may also be "same" (stride 1; extra padding goes after) or "valid".
+EMBER_API Tensor conv1d(const Tensor& x, const Tensor& w, const Tensor& b = Tensor(), const std::vector<int64_t>& stride = {1},
+                        const std::vector<int64_t>& padding = {0}, const std::vector<int64_t>& dilation = {1},
+                        int64_t groups = 1);
+EMBER_API Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b = Tensor(), const std::vector<int64_t>& stride = {1},
+                        const std::vector<int64_t>& padding = {0}, const std::vector<int64_t>& dilation = {1},
+                        int64_t groups = 1);
+EMBER_API Tensor conv3d(const Tensor& x, const Tensor& w, const Tensor& b = Tensor(), const std::vector<int64_t>& stride = {1},
+                        const std::vector<int64_t>& padding = {0}, const std::vector<int64_t>& dilation = {1},
+                        int64_t groups = 1);
+EMBER_API Tensor conv1d(const Tensor& x, const Tensor& w, const Tensor& b, const std::vector<int64_t>& stride,
+                        const std::string& padding, const std::vector<int64_t>& dilation = {1}, int64_t groups = 1);
+EMBER_API Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const std::vector<int64_t>& stride,
+                        const std::string& padding, const std::vector<int64_t>& dilation = {1}, int64_t groups = 1);
+EMBER_API Tensor conv3d(const Tensor& x, const Tensor& w, const Tensor& b, const std::vector<int64_t>& stride,
+                        const std::string& padding, const std::vector<int64_t>& dilation = {1}, int64_t groups = 1);
+// Transposed convolutions: weight [C, Co / groups, *k]; output size per dim
+// (in - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1.
+EMBER_API Tensor conv_transpose1d(const Tensor& x, const Tensor& w, const Tensor& b = Tensor(),
+                                  const std::vector<int64_t>& stride = {1}, const std::vector<int64_t>& padding = {0},
+                                  const std::vector<int64_t>& output_padding = {0}, int64_t groups = 1,
+                                  const std::vector<int64_t>& dilation = {1});
+EMBER_API Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b = Tensor(),
+                                  const std::vector<int64_t>& stride = {1}, const std::vector<int64_t>& padding = {0},
+                                  const std::vector<int64_t>& output_padding = {0}, int64_t groups = 1,
+                                  const std::vector<int64_t>& dilation = {1});
+EMBER_API Tensor conv_transpose3d(const Tensor& x, const Tensor& w, const Tensor& b = Tensor(),
+                                  const std::vector<int64_t>& stride = {1}, const std::vector<int64_t>& padding = {0},
+                                  const std::vector<int64_t>& output_padding = {0}, int64_t groups = 1,
+                                  const std::vector<int64_t>& dilation = {1});
+// F.unfold: sliding 2-d blocks of x [N, C, H, W] (or [C, H, W]) as columns [N, C * kh * kw, L].
+EMBER_API Tensor im2col(const Tensor& x, const std::vector<int64_t>& kernel_size, const std::vector<int64_t>& dilation,
+                        const std::vector<int64_t>& padding, const std::vector<int64_t>& stride);
+// F.fold: the inverse arrangement, overlapping values summed, into [N, C, *output_size].
+EMBER_API Tensor col2im(const Tensor& x, const std::vector<int64_t>& output_size,
+                        const std::vector<int64_t>& kernel_size, const std::vector<int64_t>& dilation,
+                        const std::vector<int64_t>& padding, const std::vector<int64_t>& stride);
 
 // ---- recurrent layers (src/ops/rnn.cpp) -------------------------------------------------------
 // A whole RNN stack in one call, as torch's _VF.rnn_tanh / rnn_relu / lstm / gru. mode: 0 RNN

@@ -240,15 +240,13 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):
 
 def pad(input, pad, mode="constant", value=None):
     """Pads the last len(pad) // 2 dims: pad = (left, right) of the last dim, then of the one
-    before, ...; negative amounts crop. Only mode='constant' is available."""
+    before, ...; negative amounts crop. mode is 'constant' (with value, default 0), or 'reflect',
+    'replicate' or 'circular' (the last 1-3 dims of a batched or unbatched input)."""
     if mode == "constant":
         return _nn.constant_pad(input, pad, 0 if value is None else value)
     if value is not None and value != 0:
         raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
-    if mode in ("reflect", "replicate", "circular"):
-        raise NotImplementedError(f"F.pad: padding mode '{mode}' is not implemented in ember yet "
-                                  "(only mode='constant' is)")
-    raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    return _nn.pad_nd(input, pad, mode)
 
 
 def one_hot(tensor, num_classes=-1):
