@@ -9,9 +9,14 @@ from .normalization import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .dropout import Dropout, AlphaDropout  # noqa: F401
 from .lazy import UninitializedParameter  # noqa: F401
+from .pooling import *  # noqa: F401,F403
+from .upsampling import *  # noqa: F401,F403
+from .pixelshuffle import *  # noqa: F401,F403
 from . import linear as _linear, activation as _activation, flatten as _flatten, sparse as _sparse
 from . import normalization as _normalization, loss as _loss
 
 __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 __all__ += (_linear.__all__ + _activation.__all__ + _flatten.__all__ + _sparse.__all__ + _normalization.__all__
             + _loss.__all__ + ["Dropout", "AlphaDropout", "UninitializedParameter"])
+from . import pooling as _pooling, upsampling as _upsampling, pixelshuffle as _pixelshuffle  # noqa: E402
+__all__ += _pooling.__all__ + _upsampling.__all__ + _pixelshuffle.__all__
