@@ -38,13 +38,22 @@ T scale_value(const std::optional<double>& scale, int64_t in, int64_t out) {
   return (scale && *scale > 0.) ? static_cast<T>(1.0 / *scale) : static_cast<T>(in) / static_cast<T>(out);
 }
 
-// Source index of every output index along one dim: min(floor(dst * scale), in - 1).
+// Source index of every output index along one dim: min(floor(dst * scale), in - 1). torch
+// computes it two ways: its generic forward kernel (1-d and 3-d) uses the formula in the input's
+// precision, while its 2-d forward and every backward use nearest_idx, which copies when
+// out == in, halves when out == 2 * in and otherwise uses a float scale. Both are kept, so
+// that values and gradients match torch's.
 template <typename T>
-std::vector<int64_t> nearest_table(const ResamplePlan& p, int d) {
-  std::vector<int64_t> t(p.out[d]);
-  const T s = scale_value<T>(p.scale[d], p.in[d], p.out[d]);
-  for (int64_t o = 0; o < p.out[d]; ++o)
-    t[o] = std::min(static_cast<int64_t>(std::floor(static_cast<float>(s * static_cast<T>(o)))), p.in[d] - 1);
+std::vector<int64_t> nearest_table(const ResamplePlan& p, int d, bool nearest_idx) {
+  const int64_t in = p.in[d], out = p.out[d];
+  std::vector<int64_t> t(out);
+  for (int64_t o = 0; o < out; ++o) {
+    if (nearest_idx && out == in) t[o] = o;
+    else if (nearest_idx && out == 2 * in) t[o] = o >> 1;
+    else if (nearest_idx) t[o] = static_cast<int64_t>(std::floor(static_cast<float>(o) * scale_value<float>(p.scale[d], in, out)));
+    else t[o] = static_cast<int64_t>(std::floor(static_cast<float>(scale_value<T>(p.scale[d], in, out) * static_cast<T>(o))));
+    t[o] = std::min(t[o], in - 1);
+  }
   return t;
 }
 
@@ -87,7 +96,9 @@ int64_t plane_grain(int64_t work) { return std::max<int64_t>(1, kGrainSize / std
 // kAdjoint false: y[o] = x[src(o)]; true: gx[src(o)] += g[o].
 template <typename T, bool kAdjoint>
 void nearest_kernel(const ResamplePlan& p, const T* a, T* b) {
-  const auto td = nearest_table<T>(p, 0), th = nearest_table<T>(p, 1), tw = nearest_table<T>(p, 2);
+  const bool nearest_idx = kAdjoint || p.nd == 2;
+  const auto td = nearest_table<T>(p, 0, nearest_idx), th = nearest_table<T>(p, 1, nearest_idx),
+             tw = nearest_table<T>(p, 2, nearest_idx);
   const int64_t H = p.in[1], W = p.in[2], ip = p.in_plane(), op = p.out_plane();
   parallel_for(0, p.planes, plane_grain(op), [&](int64_t b0, int64_t b1) {
     for (int64_t pl = b0; pl < b1; ++pl) {
