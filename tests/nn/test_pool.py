@@ -221,6 +221,7 @@ def test_lp_pool(p):
     check(lambda lib, x: F(lib).lp_pool2d(x, p, (3, 2), 2, ceil_mode=True), x, rtol=1e-4)
     check(lambda lib, x: F(lib).lp_pool1d(x[0], p, 3, 2), x[0], rtol=1e-4)
     check(lambda lib, x: F(lib).lp_pool2d(x, float("inf"), 2), x)
+    check(lambda lib, x: F(lib).lp_pool3d(x[None], p, (1, 2, 2)), x, rtol=1e-4)
 
 
 # ---- max unpooling ---------------------------------------------------------------------------------------
@@ -352,7 +353,7 @@ MODULES = [
     ("AvgPool3d", (2,), {"divisor_override": 2}),
     ("AdaptiveAvgPool1d", (2,), {}), ("AdaptiveAvgPool2d", ((2, None),), {}), ("AdaptiveAvgPool3d", (2,), {}),
     ("AdaptiveMaxPool1d", (2,), {}), ("AdaptiveMaxPool2d", (2, True), {}), ("AdaptiveMaxPool3d", (2,), {}),
-    ("LPPool2d", (2, 3), {}), ("LPPool1d", (2, 3), {}), ("MaxUnpool2d", (2,), {}), ("MaxUnpool1d", (2, 1, 0), {}),
+    ("LPPool2d", (2, 3), {}), ("LPPool1d", (2, 3), {}), ("LPPool3d", (2, 2), {}), ("MaxUnpool2d", (2,), {}), ("MaxUnpool1d", (2, 1, 0), {}),
     ("MaxUnpool3d", (2,), {}),
 ]
 
@@ -368,7 +369,8 @@ def test_module_repr(name, args, kw):
     ("AvgPool1d", (3,), {}, (2, 3, 9)), ("AvgPool3d", (2,), {}, (1, 2, 4, 4, 4)),
     ("AdaptiveAvgPool2d", ((3, None),), {}, (2, 3, 7, 5)), ("AdaptiveMaxPool2d", (3, True), {}, (2, 3, 7, 7)),
     ("AdaptiveAvgPool1d", (4,), {}, (2, 3, 9)), ("AdaptiveMaxPool1d", (4,), {}, (2, 3, 9)),
-    ("LPPool2d", (2, 3), {}, (2, 3, 7, 7)),
+    ("LPPool2d", (2, 3), {}, (2, 3, 7, 7)), ("LPPool3d", (1.5, 2), {}, (1, 2, 4, 4, 4)),
+    ("AdaptiveAvgPool3d", ((2, None, 3),), {}, (1, 2, 4, 5, 6)), ("AdaptiveMaxPool3d", (2,), {}, (1, 2, 4, 5, 6)),
 ])
 def test_module_forward(name, args, kw, shape):
     x = np.abs(rand(*shape)) + 0.1

@@ -15,7 +15,7 @@ __all__ = [
     "max_pool3d_with_indices", "max_unpool1d", "max_unpool2d", "max_unpool3d", "avg_pool1d", "avg_pool2d",
     "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
     "adaptive_max_pool2d", "adaptive_max_pool3d", "adaptive_max_pool1d_with_indices",
-    "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices", "lp_pool1d", "lp_pool2d",
+    "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices", "lp_pool1d", "lp_pool2d", "lp_pool3d",
     "interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pixel_shuffle", "pixel_unshuffle",
 ]
 
@@ -221,6 +221,12 @@ def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     """(sum over each window of x ** p) ** (1 / p)."""
     kw, kh = _pair(kernel_size)
     return _lp_pool(max_pool2d, avg_pool2d, kw * kh, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """(sum over each window of x ** p) ** (1 / p)."""
+    kd, kw, kh = _triple(kernel_size)
+    return _lp_pool(max_pool3d, avg_pool3d, kd * kw * kh, input, norm_type, kernel_size, stride, ceil_mode)
 
 
 # ---- interpolation ---------------------------------------------------------------------------------
