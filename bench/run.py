@@ -158,6 +158,29 @@ def case_matmul(em, th):
         yield "matmul", f"{label} fwd+bwd", (lambda f=fwd_bwd: f(em)), (lambda f=fwd_bwd: f(th))
 
 
+def case_pool(em, th):
+    for shape in ((64, 10, 24, 24), (32, 64, 32, 32)):
+        rng = np.random.RandomState(0)
+        x_np = rng.rand(*shape).astype(np.float32)
+        g_np = rng.rand(shape[0], shape[1], shape[2] // 2, shape[3] // 2).astype(np.float32)
+        label = "x".join(map(str, shape))
+
+        def fwd(lib, x_np=x_np):
+            x = lib.tensor(x_np)
+            return lambda: lib.nn.functional.max_pool2d(x, 2)
+
+        def fwd_bwd(lib, x_np=x_np, g_np=g_np):
+            x = lib.tensor(x_np, requires_grad=True)
+            g = lib.tensor(g_np)
+
+            def step():
+                x.grad = None
+                lib.nn.functional.max_pool2d(x, 2).backward(g)
+            return step
+        yield "pool", f"max_pool2d k2 {label} fwd", (lambda f=fwd: f(em)), (lambda f=fwd: f(th))
+        yield "pool", f"max_pool2d k2 {label} fwd+bwd", (lambda f=fwd_bwd: f(em)), (lambda f=fwd_bwd: f(th))
+
+
 def case_optim(em, th):
     """One optimizer step over ~1M parameters in 10 tensors (gradients fixed)."""
     rng = np.random.RandomState(0)
@@ -363,8 +386,8 @@ def case_conv(em, th):
         yield "conv", f"conv2d {label} fwd+bwd", (lambda f=fwd_bwd: f(em)), (lambda f=fwd_bwd: f(th))
 
 
-SUITES = [case_overhead, case_tiny_mlp, case_elementwise, case_reduce, case_matmul, case_optim, case_nn_train,
-          case_dataloader, case_rnn, case_conv]
+SUITES = [case_overhead, case_tiny_mlp, case_elementwise, case_reduce, case_matmul, case_pool, case_optim,
+          case_nn_train, case_dataloader, case_rnn, case_conv]
 
 
 def import_times(repeats=5):

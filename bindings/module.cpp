@@ -20,6 +20,7 @@ void init_nn_loss(py::module_& m);
 void init_nn_rnn(py::module_& m);
 void init_io(py::module_& m);
 void init_nn_conv(py::module_& m);
+void init_nn_pool(py::module_& m);
 
 // Raw, intentionally leaked references: static py::objects would be released after the
 // interpreter is gone.
@@ -176,5 +177,6 @@ PYBIND11_MODULE(_C, m) {
   init_nn_rnn(m);
   init_io(m);
   init_nn_conv(m);
+  init_nn_pool(m);
 
 }

@@ -533,6 +533,38 @@ EMBER_API Tensor rnn_tanh_cell(const Tensor& x, const Tensor& h, const Tensor& w
 EMBER_API Tensor rnn_relu_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh,
                                const Tensor& b_ih, const Tensor& b_hh);
 
+// ---- pooling (src/ops/pool.cpp) ------------------------------------------------------------
+// Pooling over the last k dims (k = kernel.size() or output_size.size(), 1 to 3) of an input
+// with one or two leading (batch, channel) dims; stride, padding and dilation have k entries.
+// Indices are flat positions in each input plane, as torch's.
+// Max over sliding windows: (values, int64 indices).
+EMBER_API std::pair<Tensor, Tensor> max_pool_with_indices(const Tensor& x, const Shape& kernel, const Shape& stride,
+                                                          const Shape& padding, const Shape& dilation, bool ceil_mode);
+// torch.max_pool1d: values only, with torch's max_pool1d argument checks.
+EMBER_API Tensor max_pool1d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding, int64_t dilation,
+                            bool ceil_mode);
+// Mean over sliding windows; divisor_override replaces the window size.
+EMBER_API Tensor avg_pool(const Tensor& x, const Shape& kernel, const Shape& stride, const Shape& padding,
+                          bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override);
+// Mean / max over output_size windows [floor(i * in / out), ceil((i + 1) * in / out)).
+EMBER_API Tensor adaptive_avg_pool(const Tensor& x, const Shape& output_size);
+EMBER_API std::pair<Tensor, Tensor> adaptive_max_pool(const Tensor& x, const Shape& output_size);
+// Zeros of spatial size output_size with x's values written at `indices` (max pooling's).
+EMBER_API Tensor max_unpool(const Tensor& x, const Tensor& indices, const Shape& output_size);
+
+// ---- resampling (src/ops/resample.cpp) --------------------------------------------------------
+// Resizing of the last k = x.dim() - 2 dims (1 to 3) of an (N, C, ...) input to output_size, or
+// to floor(size * scale_factors) when output_size is absent (exactly one is given). The scale
+// factors, when given, set the source-index scale 1 / factor, as torch's.
+EMBER_API Tensor upsample_nearest(const Tensor& x, const OptDims& output_size,
+                                  const std::optional<std::vector<double>>& scale_factors);
+// Linear, bilinear or trilinear interpolation.
+EMBER_API Tensor upsample_linear(const Tensor& x, const OptDims& output_size, bool align_corners,
+                                 const std::optional<std::vector<double>>& scale_factors);
+// (*, C * r * r, H, W) -> (*, C, H * r, W * r), and the inverse.
+EMBER_API Tensor pixel_shuffle(const Tensor& x, int64_t upscale_factor);
+EMBER_API Tensor pixel_unshuffle(const Tensor& x, int64_t downscale_factor);
+
 // C++ operators for convenience in native code and in backward formulas.
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
