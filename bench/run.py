@@ -218,7 +218,25 @@ def case_nn_train(em, th):
     yield "nn_train", "MLP 8-6-4-1 sigmoid + BCELoss, batch 32", (lambda: sigmoid_mlp(em)), (lambda: sigmoid_mlp(th))
 
 
-SUITES = [case_overhead, case_tiny_mlp, case_elementwise, case_reduce, case_matmul, case_optim, case_nn_train]
+def case_norm(em, th):
+    for shape in ((64, 10, 24, 24), (32, 64, 32, 32)):
+        x_np = np.random.RandomState(0).rand(*shape).astype(np.float32)
+
+        def mk(lib, x_np=x_np, c=shape[1]):
+            x = lib.tensor(x_np, requires_grad=True)
+            bn = lib.nn.BatchNorm2d(c)
+            g = lib.ones(*x_np.shape)
+
+            def step():
+                x.grad = None
+                bn.zero_grad()
+                bn(x).backward(g)
+            return step
+        yield "norm", f"batch_norm2d fwd+bwd {'x'.join(map(str, shape))}", (lambda mk=mk: mk(em)), \
+            (lambda mk=mk: mk(th))
+
+
+SUITES = [case_overhead, case_tiny_mlp, case_elementwise, case_reduce, case_matmul, case_optim, case_nn_train, case_norm]
 
 
 def import_times(repeats=5):

@@ -17,6 +17,7 @@ void init_optim(py::module_& m);
 void init_dlpack(py::module_& m);
 void init_nn(py::module_& m);
 void init_nn_loss(py::module_& m);
+void init_nn_norm(py::module_& m);
 
 // Raw, intentionally leaked references: static py::objects would be released after the
 // interpreter is gone.
@@ -170,5 +171,6 @@ PYBIND11_MODULE(_C, m) {
   init_dlpack(m);
   init_nn(m);
   init_nn_loss(m);
+  init_nn_norm(m);
 
 }

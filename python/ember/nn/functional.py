@@ -1,3 +1,4 @@
 """ember.nn.functional: the stateless functions behind the layers, as torch.nn.functional."""
 from ._functional_layers import *  # noqa: F401,F403
 from ._functional_losses import *  # noqa: F401,F403
+from ._functional_norm import *  # noqa: F401,F403
