@@ -13,7 +13,9 @@ void init_nn_norm(py::module_& m) {
 
   m.def("batch_norm",
         [](const Tensor& input, const Tensor& w, const Tensor& b, const Tensor& rm, const Tensor& rv, bool training,
-           double momentum, double eps, bool) { return ember::batch_norm(input, w, b, rm, rv, training, momentum, eps); },
+           double momentum, double eps, bool) {
+          return ember::batch_norm(input, w, b, rm, rv, training, momentum, eps);
+        },
         x, weight, bias, running_mean, running_var, py::arg("training"), py::arg("momentum"), py::arg("eps"),
         py::arg("cudnn_enabled") = true, release());
   m.def("native_batch_norm", &ember::native_batch_norm, x, weight, bias, running_mean, running_var,

@@ -3,11 +3,12 @@
 // batch_norm views its input as [N, C, S] (S the product of the spatial dims) and normalises
 // every channel c with statistics over its N * S values. Each channel is reduced by one thread
 // in a fixed order (n, then s, with 8 double accumulators), so results do not depend on the
-// thread count; the elementwise passes run over (n, c) planes as y = x * scale[c] + shift[c].
-// The fused backward needs two per-channel sums, sum(g) and sum(g * (x - mean)), and then one
-// elementwise pass dx = g * k1[c] + x * k2[c] + k3[c]. instance_norm is batch_norm over the
-// input viewed as [1, N * C, S], as in torch. group_norm normalises each (n, group) row of
-// (C / G) * S contiguous values. Under create_graph the backwards are the same formulas
+// thread count; the elementwise pass y = (x - mean[c]) * scale[c] + bias[c] follows each
+// channel's reduction on the same thread, while the channel's data is still in cache. The
+// fused backward needs two per-channel sums, sum(g) and sum(g * (x - mean)), then one
+// elementwise pass dx = g * k1[c] + (x - mean[c]) * k2[c] + k3[c]. instance_norm is batch_norm
+// over the input viewed as [1, N * C, S], as in torch. group_norm normalises each (n, group)
+// row of (C / G) * S contiguous values. Under create_graph the backwards are the same formulas
 // written with public ops.
 #include <cmath>
 #include <vector>
@@ -82,117 +83,117 @@ void check_param_dtype(const Tensor& x, const Tensor& p) {
 }
 
 // ---- batch norm kernels --------------------------------------------------------------------
+// Each works on a range of channels [c0, c1) of x viewed [N, C, S]; the ops run one parallel_for
+// over channels and, per range, reduce and then apply, so the second pass over a channel's data
+// finds it in cache. A (N, C) input (S == 1) is walked row by row, vectorised over channels.
 
-// x viewed [N, C, S]. Per channel c: the mean and the sum of squared deviations (m2).
+// Channel ranges of about kGrainSize elements (at least 8 channels when S == 1).
+template <typename F>
+void for_channels(int64_t N, int64_t C, int64_t S, const F& body) {
+  const int64_t per_channel = std::max<int64_t>(N * S, 1);
+  parallel_for(0, C, std::max<int64_t>(S == 1 ? 8 : 1, kGrainSize / per_channel), body);
+}
+
+// Per channel: the mean and the sum of squared deviations from it (m2).
 template <typename T>
-void channel_moments(const T* x, int64_t N, int64_t C, int64_t S, double* mean, double* m2) {
+void channel_moments(const T* x, int64_t N, int64_t C, int64_t S, int64_t c0, int64_t c1, double* mean,
+                     double* m2) {
   const double count = static_cast<double>(N * S);
-  if (S == 1) {  // [N, C]: accumulate rows into per-channel sums (vectorised over channels)
-    parallel_for(0, C, std::max<int64_t>(8, kGrainSize / std::max<int64_t>(N, 1)), [&](int64_t c0, int64_t c1) {
-      for (int64_t c = c0; c < c1; ++c) mean[c] = m2[c] = 0;
-      for (int64_t n = 0; n < N; ++n)
-        for (int64_t c = c0; c < c1; ++c) mean[c] += x[n * C + c];
-      for (int64_t c = c0; c < c1; ++c) mean[c] /= count;
-      for (int64_t n = 0; n < N; ++n)
-        for (int64_t c = c0; c < c1; ++c) {
-          double d = x[n * C + c] - mean[c];
-          m2[c] += d * d;
-        }
-    });
+  if (S == 1) {
+    for (int64_t c = c0; c < c1; ++c) mean[c] = m2[c] = 0;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t c = c0; c < c1; ++c) mean[c] += x[n * C + c];
+    for (int64_t c = c0; c < c1; ++c) mean[c] /= count;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t c = c0; c < c1; ++c) {
+        double d = x[n * C + c] - mean[c];
+        m2[c] += d * d;
+      }
     return;
   }
-  parallel_for(0, C, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(N * S, 1)), [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) {
-      double s = 0;
-      for (int64_t n = 0; n < N; ++n) {
-        const T* p = x + (n * C + c) * S;
-        s += lane_sum(S, [p](int64_t j) { return static_cast<double>(p[j]); });
-      }
-      double mu = s / count, v = 0;
-      for (int64_t n = 0; n < N; ++n) {
-        const T* p = x + (n * C + c) * S;
-        v += lane_sum(S, [p, mu](int64_t j) {
-          double d = p[j] - mu;
-          return d * d;
-        });
-      }
-      mean[c] = mu;
-      m2[c] = v;
+  for (int64_t c = c0; c < c1; ++c) {
+    double s = 0;
+    for (int64_t n = 0; n < N; ++n) {
+      const T* p = x + (n * C + c) * S;
+      s += lane_sum(S, [p](int64_t j) { return static_cast<double>(p[j]); });
     }
-  });
+    double mu = s / count, v = 0;
+    for (int64_t n = 0; n < N; ++n) {
+      const T* p = x + (n * C + c) * S;
+      v += lane_sum(S, [p, mu](int64_t j) {
+        double d = p[j] - mu;
+        return d * d;
+      });
+    }
+    mean[c] = mu;
+    m2[c] = v;
+  }
 }
 
-// out = x * a[c] + b[c] + (g ? g * k[c] : 0) over [N, C, S]: the forward (g == nullptr) and the
-// backward dx = x * k2 + k3 + g * k1 share this loop.
+// out = (x - m[c]) * a[c] + b[c] (+ g * k[c] when g is given): the forward and the backward
+// dx = (x - mean) * k2 + k3 + g * k1 share this loop (centred, so large means cancel exactly).
 template <typename T>
-void channel_affine(const T* x, const T* g, T* out, const std::vector<double>& a, const std::vector<double>& b,
-                    const std::vector<double>& k, int64_t N, int64_t C, int64_t S) {
-  std::vector<T> at(a.begin(), a.end()), bt(b.begin(), b.end()), kt(k.begin(), k.end());
+void channel_affine(const T* x, const T* g, T* out, const T* m, const T* a, const T* b, const T* k, int64_t N,
+                    int64_t C, int64_t S, int64_t c0, int64_t c1) {
   if (S == 1) {
-    parallel_for(0, N, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(C, 1)), [&](int64_t n0, int64_t n1) {
-      for (int64_t n = n0; n < n1; ++n) {
-        const T* xr = x + n * C;
-        T* o = out + n * C;
-        if (g) {
-          const T* gr = g + n * C;
-          for (int64_t c = 0; c < C; ++c) o[c] = xr[c] * at[c] + bt[c] + gr[c] * kt[c];
-        } else {
-          for (int64_t c = 0; c < C; ++c) o[c] = xr[c] * at[c] + bt[c];
-        }
-      }
-    });
-    return;
-  }
-  parallel_for(0, N * C, std::max<int64_t>(1, kGrainSize / S), [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p) {
-      const int64_t c = p % C;
-      const T* xp = x + p * S;
-      T* o = out + p * S;
-      const T ac = at[c], bc = bt[c];
+    for (int64_t n = 0; n < N; ++n) {
+      const T* xr = x + n * C;
+      T* o = out + n * C;
       if (g) {
-        const T* gp = g + p * S;
-        const T kc = kt[c];
-        for (int64_t j = 0; j < S; ++j) o[j] = xp[j] * ac + bc + gp[j] * kc;
+        const T* gr = g + n * C;
+        for (int64_t c = c0; c < c1; ++c) o[c] = (xr[c] - m[c]) * a[c] + b[c] + gr[c] * k[c];
       } else {
-        for (int64_t j = 0; j < S; ++j) o[j] = xp[j] * ac + bc;
+        for (int64_t c = c0; c < c1; ++c) o[c] = (xr[c] - m[c]) * a[c] + b[c];
       }
     }
-  });
-}
-
-// Per channel: sum(g) and sum(g * (x - mean[c])) over [N, C, S].
-template <typename T>
-void channel_grad_sums(const T* g, const T* x, const std::vector<double>& mean, int64_t N, int64_t C, int64_t S,
-                       double* sum_g, double* sum_gx) {
-  if (S == 1) {
-    parallel_for(0, C, std::max<int64_t>(8, kGrainSize / std::max<int64_t>(N, 1)), [&](int64_t c0, int64_t c1) {
-      for (int64_t c = c0; c < c1; ++c) sum_g[c] = sum_gx[c] = 0;
-      for (int64_t n = 0; n < N; ++n)
-        for (int64_t c = c0; c < c1; ++c) {
-          double gv = g[n * C + c];
-          sum_g[c] += gv;
-          sum_gx[c] += gv * (x[n * C + c] - mean[c]);
-        }
-    });
     return;
   }
-  parallel_for(0, C, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(N * S, 1)), [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) {
-      double sg = 0, sgx = 0;
-      const double mu = mean[c];
-      for (int64_t n = 0; n < N; ++n) {
-        const T* gp = g + (n * C + c) * S;
-        const T* xp = x + (n * C + c) * S;
-        auto r = lane_sum2(
-            S, [gp](int64_t j) { return static_cast<double>(gp[j]); },
-            [gp, xp, mu](int64_t j) { return static_cast<double>(gp[j]) * (xp[j] - mu); });
-        sg += r.first;
-        sgx += r.second;
+  for (int64_t c = c0; c < c1; ++c) {
+    const T mc = m[c], ac = a[c], bc = b[c];
+    for (int64_t n = 0; n < N; ++n) {
+      const int64_t off = (n * C + c) * S;
+      const T* xp = x + off;
+      T* o = out + off;
+      if (g) {
+        const T* gp = g + off;
+        const T kc = k[c];
+        for (int64_t j = 0; j < S; ++j) o[j] = (xp[j] - mc) * ac + bc + gp[j] * kc;
+      } else {
+        for (int64_t j = 0; j < S; ++j) o[j] = (xp[j] - mc) * ac + bc;
       }
-      sum_g[c] = sg;
-      sum_gx[c] = sgx;
     }
-  });
+  }
+}
+
+// Per channel: sum(g) and sum(g * (x - mean[c])).
+template <typename T>
+void channel_grad_sums(const T* g, const T* x, const double* mean, int64_t N, int64_t C, int64_t S, int64_t c0,
+                       int64_t c1, double* sum_g, double* sum_gx) {
+  if (S == 1) {
+    for (int64_t c = c0; c < c1; ++c) sum_g[c] = sum_gx[c] = 0;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t c = c0; c < c1; ++c) {
+        double gv = g[n * C + c];
+        sum_g[c] += gv;
+        sum_gx[c] += gv * (x[n * C + c] - mean[c]);
+      }
+    return;
+  }
+  for (int64_t c = c0; c < c1; ++c) {
+    double sg = 0, sgx = 0;
+    const double mu = mean[c];
+    for (int64_t n = 0; n < N; ++n) {
+      const T* gp = g + (n * C + c) * S;
+      const T* xp = x + (n * C + c) * S;
+      auto r = lane_sum2(
+          S, [gp](int64_t j) { return static_cast<double>(gp[j]); },
+          [gp, xp, mu](int64_t j) { return static_cast<double>(gp[j]) * (xp[j] - mu); });
+      sg += r.first;
+      sgx += r.second;
+    }
+    sum_g[c] = sg;
+    sum_gx[c] = sgx;
+  }
 }
 
 std::vector<double> to_doubles(const Tensor& t) {
@@ -285,42 +286,45 @@ std::tuple<Tensor, Tensor, Tensor> native_batch_norm(const Tensor& x, const Tens
   check_batch_norm(x, weight, bias, running_mean, running_var, training);
   const int64_t N = x.size(0), C = x.size(1), S = x.numel() / std::max<int64_t>(N * C, 1);
   Tensor xc = contiguous_nograd(x);
-  std::vector<double> mean_v(static_cast<size_t>(C)), invstd_v(static_cast<size_t>(C));
-  if (training) {
-    std::vector<double> m2(static_cast<size_t>(C));
-    if (x.numel() > 0)
-      dispatch_floating(x.dtype(), "batch_norm", [&](auto tag) {
-        using T = decltype(tag);
-        channel_moments<T>(xc.data<T>(), N, C, S, mean_v.data(), m2.data());
-      });
-    const double count = static_cast<double>(N * S);
-    for (int64_t c = 0; c < C; ++c) invstd_v[c] = 1.0 / std::sqrt(m2[c] / count + eps);
-    if (running_mean.defined() && x.numel() > 0) {
-      Tensor rm = running_mean, rv = running_var;
-      std::vector<double> unbiased(static_cast<size_t>(C));
-      for (int64_t c = 0; c < C; ++c) unbiased[c] = m2[c] / (count - 1);
-      update_running(rm, mean_v, momentum);
-      if (rv.defined()) update_running(rv, unbiased, momentum);
-    }
-  } else {
+  std::vector<double> mean_v(static_cast<size_t>(C)), invstd_v(static_cast<size_t>(C)), m2(static_cast<size_t>(C));
+  std::vector<double> w_v = weight.defined() ? to_doubles(weight) : std::vector<double>(C, 1.0);
+  std::vector<double> b_v = bias.defined() ? to_doubles(bias) : std::vector<double>(C, 0.0);
+  if (!training) {
     mean_v = to_doubles(running_mean);
     std::vector<double> var_v = to_doubles(running_var);
     for (int64_t c = 0; c < C; ++c) invstd_v[c] = 1.0 / std::sqrt(var_v[c] + eps);
   }
-  // y = x * scale + shift with scale = w * invstd and shift = b - mean * scale.
-  std::vector<double> w_v = weight.defined() ? to_doubles(weight) : std::vector<double>(C, 1.0);
-  std::vector<double> b_v = bias.defined() ? to_doubles(bias) : std::vector<double>(C, 0.0);
-  std::vector<double> scale(static_cast<size_t>(C)), shift(static_cast<size_t>(C));
-  for (int64_t c = 0; c < C; ++c) {
-    scale[c] = w_v[c] * invstd_v[c];
-    shift[c] = b_v[c] - mean_v[c] * scale[c];
-  }
+  const double count = static_cast<double>(N * S);
   Tensor out = empty(x.sizes(), x.dtype());
   if (x.numel() > 0)
     dispatch_floating(x.dtype(), "batch_norm", [&](auto tag) {
       using T = decltype(tag);
-      channel_affine<T>(xc.data<T>(), nullptr, out.data<T>(), scale, shift, scale, N, C, S);
+      // y = (x - mean) * scale + b with scale = w * invstd
+      std::vector<T> centre(static_cast<size_t>(C)), scale(static_cast<size_t>(C)), shift(static_cast<size_t>(C));
+      const T* xp = xc.data<T>();
+      T* op = out.data<T>();
+      for_channels(N, C, S, [&](int64_t c0, int64_t c1) {
+        if (training) {
+          channel_moments<T>(xp, N, C, S, c0, c1, mean_v.data(), m2.data());
+          for (int64_t c = c0; c < c1; ++c) invstd_v[c] = 1.0 / std::sqrt(m2[c] / count + eps);
+        }
+        for (int64_t c = c0; c < c1; ++c) {
+          centre[c] = static_cast<T>(mean_v[c]);
+          scale[c] = static_cast<T>(w_v[c] * invstd_v[c]);
+          shift[c] = static_cast<T>(b_v[c]);
+        }
+        channel_affine<T>(xp, nullptr, op, centre.data(), scale.data(), shift.data(), nullptr, N, C, S, c0, c1);
+      });
     });
+  else if (training)
+    for (int64_t c = 0; c < C; ++c) invstd_v[c] = 1.0 / std::sqrt(m2[c] / count + eps);
+  if (training && running_mean.defined() && x.numel() > 0) {
+    Tensor rm = running_mean, rv = running_var;
+    std::vector<double> unbiased(static_cast<size_t>(C));
+    for (int64_t c = 0; c < C; ++c) unbiased[c] = m2[c] / (count - 1);
+    update_running(rm, mean_v, momentum);
+    if (rv.defined()) update_running(rv, unbiased, momentum);
+  }
   Tensor mean_t = from_doubles(mean_v, x.dtype()), invstd_t = from_doubles(invstd_v, x.dtype());
   if (any_requires_grad({&x, &weight, &bias})) {
     Shape wshape = weight.defined() ? weight.sizes() : Shape{C};
@@ -342,21 +346,27 @@ std::tuple<Tensor, Tensor, Tensor> native_batch_norm(const Tensor& x, const Tens
           GradList r(3);
           dispatch_floating(x.dtype(), "batch_norm_backward", [&](auto tag) {
             using T = decltype(tag);
-            if (x.numel() > 0) channel_grad_sums<T>(g.data<T>(), xc.data<T>(), mu, N, C, S, sum_g.data(), sum_gx.data());
-            if (self.needs_grad(0)) {
-              // dx = g * k1 + x * k2 + k3 (training: the batch statistics depend on x)
-              const double count = static_cast<double>(N * S);
-              std::vector<double> k1(C), k2(C, 0.0), k3(C, 0.0);
-              for (int64_t c = 0; c < C; ++c) {
-                k1[c] = w_v[c] * rs[c];
-                if (training) {
-                  k2[c] = -k1[c] * rs[c] * rs[c] * sum_gx[c] / count;
-                  k3[c] = -k1[c] * sum_g[c] / count - k2[c] * mu[c];
+            const T* gp = g.data<T>();
+            const T* xp = xc.data<T>();
+            if (self.needs_grad(0)) r[0] = empty(x.sizes(), x.dtype());
+            T* dx = r[0].defined() ? r[0].data<T>() : nullptr;
+            // dx = g * k1 + (x - mean) * k2 + k3 (in training the batch statistics depend on x too)
+            std::vector<T> centre(mu.begin(), mu.end());
+            std::vector<T> k1(static_cast<size_t>(C)), k2(static_cast<size_t>(C)), k3(static_cast<size_t>(C));
+            const double count = static_cast<double>(N * S);
+            if (x.numel() > 0)
+              for_channels(N, C, S, [&](int64_t c0, int64_t c1) {
+                channel_grad_sums<T>(gp, xp, mu.data(), N, C, S, c0, c1, sum_g.data(), sum_gx.data());
+                if (!dx) return;
+                for (int64_t c = c0; c < c1; ++c) {
+                  const double a = w_v[c] * rs[c];
+                  const double b = training ? -a * rs[c] * rs[c] * sum_gx[c] / count : 0.0;
+                  k1[c] = static_cast<T>(a);
+                  k2[c] = static_cast<T>(b);
+                  k3[c] = static_cast<T>(training ? -a * sum_g[c] / count : 0.0);
                 }
-              }
-              r[0] = empty(x.sizes(), x.dtype());
-              if (x.numel() > 0) channel_affine<T>(xc.data<T>(), g.data<T>(), r[0].data<T>(), k2, k3, k1, N, C, S);
-            }
+                channel_affine<T>(xp, gp, dx, centre.data(), k2.data(), k3.data(), k1.data(), N, C, S, c0, c1);
+              });
             if (self.needs_grad(1)) {
               for (int64_t c = 0; c < C; ++c) sum_gx[c] *= rs[c];
               r[1] = reshape(from_doubles(sum_gx, x.dtype()), wshape);
