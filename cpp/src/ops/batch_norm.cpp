@@ -516,7 +516,8 @@ std::tuple<Tensor, Tensor, Tensor> native_group_norm(const Tensor& x, const Tens
           Tensor mean_t = self.saved(2), rstd_t = self.saved(3);
           GradList r(3);
           if (self.needs_grad(0)) r[0] = empty(x.sizes(), x.dtype());
-          // Per (n, c) plane: ds = sum(g * x), db = sum(g).
+          // Per (n, c) plane: ds = sum(g * (x - mean)), db = sum(g); then, for the (n, group) row
+          // while it is in cache, dx = g * w * rstd + (x - mean) * c2 + c3.
           std::vector<double> ds(static_cast<size_t>(N * C)), db(static_cast<size_t>(N * C));
           dispatch_floating(x.dtype(), "GroupNormBackwardKernelImpl", [&](auto tag) {
             using T = decltype(tag);
@@ -525,52 +526,44 @@ std::tuple<Tensor, Tensor, Tensor> native_group_norm(const Tensor& x, const Tens
             const T* w = ptr_or_null<T>(wc);
             const T* mp = mean_t.data<T>();
             const T* rp = rstd_t.data<T>();
-            parallel_for(0, N * C, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(S, 1)),
-                         [&](int64_t p0, int64_t p1) {
-                           for (int64_t p = p0; p < p1; ++p) {
-                             const T* gpl = gp + p * S;
-                             const T* xpl = xp + p * S;
-                             auto s = lane_sum2(
-                                 S, [gpl, xpl](int64_t j) { return static_cast<double>(gpl[j]) * xpl[j]; },
-                                 [gpl](int64_t j) { return static_cast<double>(gpl[j]); });
-                             ds[p] = s.first;
-                             db[p] = s.second;
-                           }
-                         });
-            if (r[0].defined()) {
-              T* dx = r[0].data<T>();
-              const double inv_count = 1.0 / static_cast<double>(D * S);
-              parallel_for(0, N * groups, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(D * S, 1)),
-                           [&](int64_t r0, int64_t r1) {
-                             for (int64_t row = r0; row < r1; ++row) {
-                               const int64_t n = row / groups, c0 = (row % groups) * D;
-                               const double mu = mp[row], rs = rp[row];
-                               double ds_sum = 0, db_sum = 0;
-                               for (int64_t d = 0; d < D; ++d) {
-                                 const double wc_ = w ? w[c0 + d] : 1.0;
-                                 ds_sum += ds[n * C + c0 + d] * wc_;
-                                 db_sum += db[n * C + c0 + d] * wc_;
-                               }
-                               const double c2 = (db_sum * mu - ds_sum) * rs * rs * rs * inv_count;
-                               const double c3 = -c2 * mu - db_sum * rs * inv_count;
-                               for (int64_t d = 0; d < D; ++d) {
-                                 const int64_t c = c0 + d;
-                                 const T k1 = static_cast<T>((w ? w[c] : 1.0) * rs), k2 = static_cast<T>(c2),
-                                         k3 = static_cast<T>(c3);
-                                 const T* gpl = gp + (n * C + c) * S;
-                                 const T* xpl = xp + (n * C + c) * S;
-                                 T* dpl = dx + (n * C + c) * S;
-                                 for (int64_t j = 0; j < S; ++j) dpl[j] = gpl[j] * k1 + xpl[j] * k2 + k3;
-                               }
-                             }
-                           });
-            }
+            T* dx = r[0].defined() ? r[0].data<T>() : nullptr;
+            const double inv_count = 1.0 / static_cast<double>(std::max<int64_t>(D * S, 1));
+            parallel_for(0, N * groups, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(D * S, 1)),
+                         [&](int64_t r0, int64_t r1) {
+              for (int64_t row = r0; row < r1; ++row) {
+                const int64_t n = row / groups, c0 = (row % groups) * D;
+                const double mu = mp[row], rs = rp[row];
+                double ds_sum = 0, db_sum = 0;
+                for (int64_t c = c0; c < c0 + D; ++c) {
+                  const T* gpl = gp + (n * C + c) * S;
+                  const T* xpl = xp + (n * C + c) * S;
+                  auto sums = lane_sum2(
+                      S, [gpl, xpl, mu](int64_t j) { return static_cast<double>(gpl[j]) * (xpl[j] - mu); },
+                      [gpl](int64_t j) { return static_cast<double>(gpl[j]); });
+                  ds[n * C + c] = sums.first;
+                  db[n * C + c] = sums.second;
+                  const double wc_ = w ? w[c] : 1.0;
+                  ds_sum += sums.first * wc_;
+                  db_sum += sums.second * wc_;
+                }
+                if (!dx) continue;
+                const T k2 = static_cast<T>(-ds_sum * rs * rs * rs * inv_count);
+                const T k3 = static_cast<T>(-db_sum * rs * inv_count), m = static_cast<T>(mu);
+                for (int64_t c = c0; c < c0 + D; ++c) {
+                  const T k1 = static_cast<T>((w ? w[c] : 1.0) * rs);
+                  const T* gpl = gp + (n * C + c) * S;
+                  const T* xpl = xp + (n * C + c) * S;
+                  T* dpl = dx + (n * C + c) * S;
+                  for (int64_t j = 0; j < S; ++j) dpl[j] = gpl[j] * k1 + (xpl[j] - m) * k2 + k3;
+                }
+              }
+            });
             if (self.needs_grad(1) || self.needs_grad(2)) {
               std::vector<double> dw(static_cast<size_t>(C), 0.0), dbias(static_cast<size_t>(C), 0.0);
               for (int64_t n = 0; n < N; ++n)
                 for (int64_t c = 0; c < C; ++c) {
                   const int64_t row = n * groups + c / D;
-                  dw[c] += (ds[n * C + c] - db[n * C + c] * static_cast<double>(mp[row])) * rp[row];
+                  dw[c] += ds[n * C + c] * rp[row];
                   dbias[c] += db[n * C + c];
                 }
               if (self.needs_grad(1)) r[1] = from_doubles(dw, x.dtype());
