@@ -386,8 +386,26 @@ def case_conv(em, th):
         yield "conv", f"conv2d {label} fwd+bwd", (lambda f=fwd_bwd: f(em)), (lambda f=fwd_bwd: f(th))
 
 
+def case_norm(em, th):
+    for shape in ((64, 10, 24, 24), (32, 64, 32, 32)):
+        x_np = np.random.RandomState(0).rand(*shape).astype(np.float32)
+
+        def mk(lib, x_np=x_np, c=shape[1]):
+            x = lib.tensor(x_np, requires_grad=True)
+            bn = lib.nn.BatchNorm2d(c)
+            g = lib.ones(*x_np.shape)
+
+            def step():
+                x.grad = None
+                bn.zero_grad()
+                bn(x).backward(g)
+            return step
+        yield "norm", f"batch_norm2d fwd+bwd {'x'.join(map(str, shape))}", (lambda mk=mk: mk(em)), \
+            (lambda mk=mk: mk(th))
+
+
 SUITES = [case_overhead, case_tiny_mlp, case_elementwise, case_reduce, case_matmul, case_pool, case_optim,
-          case_nn_train, case_dataloader, case_rnn, case_conv]
+          case_nn_train, case_dataloader, case_rnn, case_conv, case_norm]
 
 
 def import_times(repeats=5):

@@ -21,6 +21,7 @@ void init_nn_rnn(py::module_& m);
 void init_io(py::module_& m);
 void init_nn_conv(py::module_& m);
 void init_nn_pool(py::module_& m);
+void init_nn_norm(py::module_& m);
 
 // Raw, intentionally leaked references: static py::objects would be released after the
 // interpreter is gone.
@@ -178,5 +179,6 @@ PYBIND11_MODULE(_C, m) {
   init_io(m);
   init_nn_conv(m);
   init_nn_pool(m);
+  init_nn_norm(m);
 
 }

@@ -565,6 +565,33 @@ EMBER_API Tensor upsample_linear(const Tensor& x, const OptDims& output_size, bo
 EMBER_API Tensor pixel_shuffle(const Tensor& x, int64_t upscale_factor);
 EMBER_API Tensor pixel_unshuffle(const Tensor& x, int64_t downscale_factor);
 
+// ---- batch, instance and group norm (src/ops/batch_norm.cpp) --------------------------------
+// Normalises each channel (dim 1) of x (N, C, *) with the batch statistics (training: biased
+// variance; running_mean/var, when defined, are updated in place with momentum and the unbiased
+// variance) or with running_mean/var (eval); weight/bias (C elements) are optional. Also returns
+// the mean and 1/sqrt(var + eps) that were used, shape (C,).
+EMBER_API std::tuple<Tensor, Tensor, Tensor> native_batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                                               const Tensor& running_mean, const Tensor& running_var,
+                                                               bool training, double momentum, double eps);
+EMBER_API Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                            const Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+// Normalises each (n, c) plane of x (N, C, *); running stats (C,) are averaged over the batch.
+EMBER_API Tensor instance_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                               const Tensor& running_var, bool use_input_stats, double momentum = 0.1,
+                               double eps = 1e-5);
+// Normalises each group of C / groups channels of every sample; weight/bias are per channel. Also
+// returns the mean and 1/std of every (n, group), shape (N, groups).
+EMBER_API std::tuple<Tensor, Tensor, Tensor> native_group_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                                               int64_t groups, double eps);
+EMBER_API Tensor group_norm(const Tensor& x, int64_t groups, const Tensor& weight = Tensor(),
+                            const Tensor& bias = Tensor(), double eps = 1e-5);
+// Channel-wise dropout of x (N, C, *): whole (n, c) slices are zeroed with probability p and the
+// rest scaled by 1/(1-p) (alpha: SELU-preserving values, as alpha_dropout); x itself when !train.
+EMBER_API Tensor feature_dropout(const Tensor& x, double p, bool train, Generator* gen = nullptr);
+EMBER_API Tensor& feature_dropout_(Tensor& x, double p, bool train, Generator* gen = nullptr);
+EMBER_API Tensor feature_alpha_dropout(const Tensor& x, double p, bool train, Generator* gen = nullptr);
+EMBER_API Tensor& feature_alpha_dropout_(Tensor& x, double p, bool train, Generator* gen = nullptr);
+
 // C++ operators for convenience in native code and in backward formulas.
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }

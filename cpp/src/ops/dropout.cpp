@@ -1,4 +1,4 @@
-// Dropout and alpha dropout, forward and backward side by side.
+// Dropout, alpha dropout and their channel-wise (feature) forms, forward and backward side by side.
 //
 // One pass draws the keep/drop decision of every element from the Philox stream of the
 // generator (element i uses 32-bit word i % 4 of philox(seed, base + i / 4), so the bits do not
@@ -107,7 +107,52 @@ Tensor& dropout_inplace_impl(Tensor& x, double p, bool train, bool alpha, Genera
   return x;
 }
 
+// Channel-wise (feature) dropout, as torch's _dropout_impl: one multiplier (and, for alpha, one
+// shift) per (n, c), broadcast over the remaining dims: out = x * mult (+ shift), through the
+// public ops, which record MulBackward0 / AddBackward0 and do the in-place bookkeeping.
+Tensor feature_dropout_impl(Tensor x, double p, bool train, bool alpha, bool inplace, Generator* gen) {
+  check_dropout_args(x, p);
+  if (p == 0.0 || !train || x.numel() == 0) return x;
+  if (p == 1.0) {
+    Tensor zero = zeros({}, x.dtype());
+    return inplace ? mul_(x, zero) : mul(x, zero);
+  }
+  if (x.dim() < 2) throw Error("Feature dropout requires at least 2 dimensions in the input");
+  Shape noise_shape(static_cast<size_t>(x.dim()), 1);
+  noise_shape[0] = x.size(0);
+  noise_shape[1] = x.size(1);
+  DropoutPlan plan = dropout_plan(p, alpha);
+  Tensor mult = empty(noise_shape, x.dtype()), shift;
+  dropout_kernel(mult, Tensor(), mult, p, plan, gen);
+  if (alpha) {
+    NoGradGuard ng;
+    Tensor kept = ne(mult, wrapped_scalar(0.0));
+    shift = where(kept, full({}, Scalar(plan.shift[1]), x.dtype()), full({}, Scalar(plan.shift[0]), x.dtype()));
+  }
+  if (inplace) {
+    check_inplace(x);
+    mul_(x, mult);
+    return alpha ? add_(x, shift) : x;
+  }
+  return alpha ? add(mul(x, mult), shift) : mul(x, mult);
+}
+
 }  // namespace
+
+Tensor feature_dropout(const Tensor& x, double p, bool train, Generator* gen) {
+  return feature_dropout_impl(x, p, train, false, false, gen);
+}
+Tensor& feature_dropout_(Tensor& x, double p, bool train, Generator* gen) {
+  feature_dropout_impl(x, p, train, false, true, gen);
+  return x;
+}
+Tensor feature_alpha_dropout(const Tensor& x, double p, bool train, Generator* gen) {
+  return feature_dropout_impl(x, p, train, true, false, gen);
+}
+Tensor& feature_alpha_dropout_(Tensor& x, double p, bool train, Generator* gen) {
+  feature_dropout_impl(x, p, train, true, true, gen);
+  return x;
+}
 
 Tensor dropout(const Tensor& x, double p, bool train, Generator* gen) { return dropout_impl(x, p, train, false, gen); }
 Tensor& dropout_(Tensor& x, double p, bool train, Generator* gen) { return dropout_inplace_impl(x, p, train, false, gen); }
