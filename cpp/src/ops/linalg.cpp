@@ -1,13 +1,16 @@
-// Matrix products on Eigen maps over the existing buffers (no copies for transposed operands:
-// a transposed view is mapped with the other storage order).
+// Matrix products. float/double products with at least one micro-kernel tile of columns run on
+// ember's own packed SIMD GEMM (gemm_kernel.cpp); integer products, narrow products (matrix-vector)
+// and builds without AVX2/AVX-512 use Eigen maps over the existing buffers.
 //
-// Threads: the output is cut into blocks of rows (or of columns, when it is wider than tall)
-// whose size depends only on the shapes; each block is one single-threaded Eigen GEMM
-// (EIGEN_DONT_PARALLELIZE) and the blocks are spread over the threads. Every output element is
-// therefore computed by the same instruction sequence whatever the thread count: results are
-// bitwise reproducible. Batched products run one GEMM per matrix, in parallel across the
-// batch when the matrices are too small to be split.
+// Threads: the SIMD GEMM gives every output element the same FMA chain whatever tile computes
+// it, so its output is split into one range of tiles per thread. The Eigen path cuts the output
+// into blocks of rows (or of columns, when it is wider than tall) whose size depends only on the
+// shapes (Eigen's own blocking depends on the block size); each block is one single-threaded
+// Eigen GEMM (EIGEN_DONT_PARALLELIZE). Either way results are bitwise reproducible for any
+// thread count. Batched products run one GEMM per matrix, in parallel across the batch when the
+// matrices are too small to be split.
 #include "linalg_kernels.h"
+#include "gemm_kernel.h"
 #include <Eigen/Core>
 #include <memory>
 #include "../core/dispatch.h"
@@ -93,6 +96,28 @@ void gemm_block(const T* a, int64_t as0, int64_t as1, const T* b, int64_t bs0, i
   }
 }
 
+// The SIMD GEMM over the threads: the output is cut into contiguous ranges of micro-kernel
+// row panels (or column panels, when it is wider than tall), one per thread. gemm_simd gives
+// every element the same result whatever tile it is computed in, so any split (and thread
+// count) gives bitwise identical results. Splitting the longer side re-packs the smaller
+// operand in each thread.
+template <typename T>
+void gemm_simd_parallel(const T* a, int64_t as0, int64_t as1, const T* b, int64_t bs0, int64_t bs1, T* out,
+                        int64_t ldo, int64_t n, int64_t k, int64_t m, T alpha, T beta) {
+  bool by_rows = n >= m;
+  int64_t unit = by_rows ? gemm_simd_rows<T>() : gemm_simd_cols<T>();
+  int64_t len = by_rows ? n : m, panels = (len + unit - 1) / unit;
+  int64_t panel_flops = unit * k * (by_rows ? m : n);
+  int64_t grain = std::max<int64_t>(1, (kParallelFlops + panel_flops - 1) / panel_flops);
+  parallel_for(0, panels, grain, [&](int64_t pb, int64_t pe) {
+    int64_t start = pb * unit, size = std::min(pe * unit, len) - start;
+    if (by_rows)
+      gemm_simd<T>(a + start * as0, as0, as1, b, bs0, bs1, out + start * ldo, ldo, size, k, m, alpha, beta);
+    else
+      gemm_simd<T>(a, as0, as1, b + start * bs1, bs0, bs1, out + start, ldo, n, k, size, alpha, beta);
+  });
+}
+
 }  // namespace
 
 template <typename T>
@@ -103,6 +128,14 @@ void gemm(const T* a, int64_t as0, int64_t as1, const T* b, int64_t bs0, int64_t
     for (int64_t i = 0; i < n; ++i)
       for (int64_t j = 0; j < m; ++j) out[i * ldo + j] = beta == T(0) ? T(0) : static_cast<T>(beta * out[i * ldo + j]);
     return;
+  }
+  // Fewer columns than one micro-kernel tile (matrix-vector products and the like) waste most
+  // SIMD lanes: those stay with the portable path.
+  if constexpr (kGemmSimd && std::is_floating_point_v<T>) {
+    if (m >= gemm_simd_cols<T>()) {
+      gemm_simd_parallel<T>(a, as0, as1, b, bs0, bs1, out, ldo, n, k, m, alpha, beta);
+      return;
+    }
   }
   Operand<T> A(a, n, k, as0, as1), B(b, k, m, bs0, bs1);
   bool by_rows = n >= m;
