@@ -404,8 +404,37 @@ def case_norm(em, th):
             (lambda mk=mk: mk(th))
 
 
+def case_main_job(em, th):
+    """One epoch of the main job's model (the MNIST CNN) over 1,437 28x28 digit-shaped images:
+    DataLoader (shuffled, batch 64, in process), SGD momentum 0.9, cross-entropy."""
+    import importlib
+    rng = np.random.RandomState(0)
+    x_np = rng.rand(1437, 1, 28, 28).astype(np.float32)
+    y_np = rng.randint(0, 10, size=1437).astype(np.int64)
+
+    def epoch_runner(lib):
+        nn = lib.nn
+        data = importlib.import_module(f"{lib.__name__}.utils.data")
+        loader = data.DataLoader(data.TensorDataset(lib.tensor(x_np), lib.tensor(y_np)), batch_size=64,
+                                 shuffle=True)
+        model = nn.Sequential(nn.Conv2d(1, 10, 5), nn.MaxPool2d(2), nn.ReLU(), nn.Conv2d(10, 20, 5),
+                              nn.MaxPool2d(2), nn.ReLU(), nn.Flatten(), nn.Linear(320, 10))
+        opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        loss_fn = nn.CrossEntropyLoss()
+
+        def epoch():
+            for xb, yb in loader:
+                opt.zero_grad()
+                loss_fn(model(xb), yb).backward()
+                opt.step()
+        return epoch
+    yield "main_job", "MNIST CNN epoch, 1437 digits, batch 64", (lambda: epoch_runner(em)), \
+        (lambda: epoch_runner(th))
+
+
 SUITES = [case_overhead, case_tiny_mlp, case_elementwise, case_reduce, case_matmul, case_pool, case_optim,
-          case_nn_train, case_dataloader, case_rnn, case_conv, case_norm]
+          case_nn_train, case_dataloader, case_rnn, case_conv, case_norm,
+          case_main_job]
 
 
 def import_times(repeats=5):
