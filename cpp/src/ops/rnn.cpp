@@ -19,6 +19,7 @@
 // and produces the pre-activation gate gradients of all steps; the gradients of the weights
 // and of the layer input are then each one GEMM over all steps. A whole multi-layer,
 // bidirectional call is one autograd node; its backward is not differentiable again.
+#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -45,6 +46,19 @@ const char* mode_name(Mode m) {
 }
 
 template <typename T> inline T sigmoid(T v) { return T(1) / (T(1) + std::exp(-v)); }
+
+// In-place activations over a contiguous run, through Eigen's array expressions so that the
+// transcendental functions vectorise (the gate passes are dominated by them).
+template <typename T>
+using ArrayMap = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <typename T> inline void sigmoid_inplace(T* p, int64_t n) {
+  ArrayMap<T> a(p, n);
+  a = T(1) / (T(1) + (-a).exp());
+}
+template <typename T> inline void tanh_inplace(T* p, int64_t n) {
+  ArrayMap<T> a(p, n);
+  a = a.tanh();
+}
 
 // Gate passes are parallel over batch rows once a step has this many gate elements.
 constexpr int64_t kGateGrain = 4096;
@@ -121,23 +135,23 @@ void lstm_gates_forward(int64_t rows, int64_t H, const T* xg, const T* hg, const
       const T* x = xg + b * GH;
       const T* hh = hg + b * GH;
       T* g = gates + b * GH;
+      for (int64_t j = 0; j < GH; ++j) g[j] = x[j] + b_ih[j] + hh[j] + b_hh[j];
+      sigmoid_inplace(g, 2 * H);  // i, f
+      tanh_inplace(g + 2 * H, H);  // g
+      sigmoid_inplace(g + 3 * H, H);  // o
+      T* cr = c + b * H;
+      T* tcr = tanh_c + b * H;
+      T* cpr = c_prev + b * H;
       for (int64_t j = 0; j < H; ++j) {
-        T ig = sigmoid(x[j] + b_ih[j] + hh[j] + b_hh[j]);
-        T fg = sigmoid(x[H + j] + b_ih[H + j] + hh[H + j] + b_hh[H + j]);
-        T gg = std::tanh(x[2 * H + j] + b_ih[2 * H + j] + hh[2 * H + j] + b_hh[2 * H + j]);
-        T og = sigmoid(x[3 * H + j] + b_ih[3 * H + j] + hh[3 * H + j] + b_hh[3 * H + j]);
-        T cp = c[b * H + j];
-        T cn = fg * cp + ig * gg;
-        T tc = std::tanh(cn);
-        g[j] = ig;
-        g[H + j] = fg;
-        g[2 * H + j] = gg;
-        g[3 * H + j] = og;
-        c_prev[b * H + j] = cp;
-        tanh_c[b * H + j] = tc;
-        c[b * H + j] = cn;
-        hout[b * ldh + j] = og * tc;
+        T cp = cr[j];
+        T cn = g[H + j] * cp + g[j] * g[2 * H + j];
+        cpr[j] = cp;
+        cr[j] = cn;
+        tcr[j] = cn;
       }
+      tanh_inplace(tcr, H);
+      T* ho = hout + b * ldh;
+      for (int64_t j = 0; j < H; ++j) ho[j] = g[3 * H + j] * tcr[j];
     }
   });
 }
@@ -152,18 +166,16 @@ void gru_gates_forward(int64_t rows, int64_t H, const T* xg, const T* hg, const 
       const T* x = xg + b * GH;
       const T* hh = hg + b * GH;
       T* g = gates + b * 4 * H;
+      for (int64_t j = 0; j < 2 * H; ++j) g[j] = x[j] + b_ih[j] + hh[j] + b_hh[j];
+      sigmoid_inplace(g, 2 * H);  // r, z
       for (int64_t j = 0; j < H; ++j) {
-        T rg = sigmoid(x[j] + b_ih[j] + hh[j] + b_hh[j]);
-        T zg = sigmoid(x[H + j] + b_ih[H + j] + hh[H + j] + b_hh[H + j]);
         T hn = hh[2 * H + j] + b_hh[2 * H + j];
-        T ng = std::tanh(x[2 * H + j] + b_ih[2 * H + j] + rg * hn);
-        T hp = h[b * H + j];
-        h[b * H + j] = (T(1) - zg) * ng + zg * hp;
-        g[j] = rg;
-        g[H + j] = zg;
-        g[2 * H + j] = ng;
         g[3 * H + j] = hn;
+        g[2 * H + j] = x[2 * H + j] + b_ih[2 * H + j] + g[j] * hn;
       }
+      tanh_inplace(g + 2 * H, H);  // n
+      T* hr = h + b * H;
+      for (int64_t j = 0; j < H; ++j) hr[j] = (T(1) - g[H + j]) * g[2 * H + j] + g[H + j] * hr[j];
     }
   });
 }
