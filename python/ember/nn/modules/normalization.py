@@ -10,6 +10,22 @@ from .module import Module
 __all__ = ["LayerNorm", "GroupNorm", "LocalResponseNorm"]
 
 
+
+def _register_affine(module, shape, affine, bias, dtype):
+    """The optional per-element affine map of a normalisation layer: weight and bias of `shape`,
+    or registered as None (bias alone can be switched off)."""
+    dtype = dtype if dtype is not None else _C.get_default_dtype()
+    module.register_parameter("weight", Parameter(_C._empty(shape, dtype)) if affine else None)
+    module.register_parameter("bias", Parameter(_C._empty(shape, dtype)) if affine and bias else None)
+
+
+def _reset_affine(module):
+    """weight ones, bias zeros, as torch initialises them."""
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
 class LayerNorm(Module):
     """Normalises over the trailing ``normalized_shape`` dims, with an optional elementwise
     affine map (weight initialised to ones, bias to zeros)."""
@@ -23,23 +39,11 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        dtype = dtype if dtype is not None else _C.get_default_dtype()
-        if self.elementwise_affine:
-            self.weight = Parameter(_C._empty(self.normalized_shape, dtype))
-            if bias:
-                self.bias = Parameter(_C._empty(self.normalized_shape, dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _register_affine(self, self.normalized_shape, elementwise_affine, bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.elementwise_affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):
         return _C.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -63,23 +67,11 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        dtype = dtype if dtype is not None else _C.get_default_dtype()
-        if self.affine:
-            self.weight = Parameter(_C._empty((num_channels,), dtype))
-            if bias:
-                self.bias = Parameter(_C._empty((num_channels,), dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _register_affine(self, (num_channels,), affine, bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
