@@ -278,9 +278,16 @@ void direction_forward(const Spec& sp, const Steps& st, bool reverse, const T* X
     cache.tanh_c = empty({N, H}, w.w_ih.dtype());
   }
   if (proj) cache.r = empty({N, H}, w.w_ih.dtype());
-  std::vector<T> xg(static_cast<size_t>(N * GH)), hg(static_cast<size_t>(B * GH));
-  gemm_nt<T>(X, I, w.w_ih.data<T>(), xg.data(), GH, N, I, GH, T(0));
-  const T *w_hh = w.w_hh.data<T>(), *b_ih = w.b_ih.data<T>(), *b_hh = w.b_hh.data<T>();
+  // Scratch that is fully written before it is read: left uninitialised (no memset per call).
+  std::unique_ptr<T[]> xg(new T[static_cast<size_t>(N * GH)]), hg(new T[static_cast<size_t>(B * GH)]);
+  gemm_nt<T>(X, I, w.w_ih.data<T>(), xg.get(), GH, N, I, GH, T(0));
+  // W_hh^T [Hout, GH] row-major, once per call: the per-step GEMM then reads it in place
+  // instead of repacking the transposed weight at every step.
+  std::unique_ptr<T[]> w_hh_t(new T[static_cast<size_t>(Hout * GH)]);
+  const T* w_hh_src = w.w_hh.data<T>();
+  for (int64_t j = 0; j < GH; ++j)
+    for (int64_t q = 0; q < Hout; ++q) w_hh_t[q * GH + j] = w_hh_src[j * Hout + q];
+  const T *b_ih = w.b_ih.data<T>(), *b_hh = w.b_hh.data<T>();
   T *gates = cache.gates.data<T>(), *h_prev = cache.h_prev.data<T>();
   T* h = h_n;  // the state buffer ends as h_n
   T* c = c_n;
@@ -297,29 +304,29 @@ void direction_forward(const Spec& sp, const Steps& st, bool reverse, const T* X
       if (lstm) std::memcpy(c + started * H, c0 + started * H, sizeof(T) * (rows - started) * H);
     }
     std::memcpy(h_prev + off * Hout, h, sizeof(T) * rows * Hout);
-    gemm_nt<T>(h, Hout, w_hh, hg.data(), GH, rows, Hout, GH, T(0));
-    const T* x = xg.data() + off * GH;
+    gemm_nn<T>(h, Hout, w_hh_t.get(), hg.get(), GH, rows, Hout, GH, T(0));
+    const T* x = xg.get() + off * GH;
     switch (sp.mode) {
       case Mode::RnnTanh:
-        rnn_gates_forward<T>(rows, H, x, hg.data(), b_ih, b_hh, h, gates + off * H, [](T v) { return std::tanh(v); });
+        rnn_gates_forward<T>(rows, H, x, hg.get(), b_ih, b_hh, h, gates + off * H, [](T v) { return std::tanh(v); });
         break;
       case Mode::RnnRelu:
-        rnn_gates_forward<T>(rows, H, x, hg.data(), b_ih, b_hh, h, gates + off * H,
+        rnn_gates_forward<T>(rows, H, x, hg.get(), b_ih, b_hh, h, gates + off * H,
                              [](T v) { return v > T(0) ? v : T(0); });
         break;
       case Mode::Lstm:
         if (proj) {
           T* r = cache.r.data<T>() + off * H;
-          lstm_gates_forward<T>(rows, H, x, hg.data(), b_ih, b_hh, c, r, H, gates + off * GH,
+          lstm_gates_forward<T>(rows, H, x, hg.get(), b_ih, b_hh, c, r, H, gates + off * GH,
                                 cache.c_prev.data<T>() + off * H, cache.tanh_c.data<T>() + off * H);
           gemm_nt<T>(r, H, w.w_hr.data<T>(), h, Hout, rows, H, Hout, T(0));
         } else {
-          lstm_gates_forward<T>(rows, H, x, hg.data(), b_ih, b_hh, c, h, H, gates + off * GH,
+          lstm_gates_forward<T>(rows, H, x, hg.get(), b_ih, b_hh, c, h, H, gates + off * GH,
                                 cache.c_prev.data<T>() + off * H, cache.tanh_c.data<T>() + off * H);
         }
         break;
       case Mode::Gru:
-        gru_gates_forward<T>(rows, H, x, hg.data(), b_ih, b_hh, h, gates + off * 4 * H);
+        gru_gates_forward<T>(rows, H, x, hg.get(), b_ih, b_hh, h, gates + off * 4 * H);
         break;
     }
     for (int64_t b = 0; b < rows; ++b) std::memcpy(out + (off + b) * ldo, h + b * Hout, sizeof(T) * Hout);
