@@ -404,6 +404,42 @@ def case_norm(em, th):
             (lambda mk=mk: mk(th))
 
 
+def case_cnn_train(em, th):
+    """Training steps of the seed CNNs, batch 64 on 28x28, SGD momentum 0.5, CrossEntropyLoss
+    (each library initialises its own weights: the timing does not depend on them)."""
+    rng = np.random.RandomState(0)
+    x = rng.rand(64, 1, 28, 28).astype(np.float32)
+    y = rng.randint(0, 10, size=64).astype(np.int64)
+
+    def mnist_cnn(lib):
+        nn = lib.nn
+        return nn.Sequential(nn.Conv2d(1, 10, 5), nn.MaxPool2d(2), nn.ReLU(), nn.Conv2d(10, 20, 5), nn.MaxPool2d(2),
+                             nn.ReLU(), nn.Flatten(), nn.Linear(320, 10))
+
+    def residual_cnn(lib):
+        nn, F = lib.nn, lib.nn.functional
+
+        class ResidualBlock(nn.Module):
+            def __init__(self, channels):
+                super().__init__()
+                self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
+                self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+
+            def forward(self, x):
+                return F.relu(x + self.conv2(F.relu(self.conv1(x))))
+
+        return nn.Sequential(nn.Conv2d(1, 16, 5), nn.ReLU(), nn.MaxPool2d(2), ResidualBlock(16), nn.Conv2d(16, 32, 5),
+                             nn.ReLU(), nn.MaxPool2d(2), ResidualBlock(32), nn.Flatten(), nn.Linear(512, 10))
+
+    for label, build in (("MNIST CNN", mnist_cnn), ("residual CNN", residual_cnn)):
+        def mk(lib, build=build):
+            lib.manual_seed(0)
+            model = build(lib)
+            opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.5)
+            return _train_step(lib, model, lib.nn.CrossEntropyLoss(), opt, lib.tensor(x), lib.tensor(y))
+        yield "cnn_train", f"{label} train step, batch 64", (lambda mk=mk: mk(em)), (lambda mk=mk: mk(th))
+
+
 def case_main_job(em, th):
     """One epoch of the main job's model (the MNIST CNN) over 1,437 28x28 digit-shaped images:
     DataLoader (shuffled, batch 64, in process), SGD momentum 0.9, cross-entropy."""
@@ -434,7 +470,7 @@ def case_main_job(em, th):
 
 SUITES = [case_overhead, case_tiny_mlp, case_elementwise, case_reduce, case_matmul, case_pool, case_optim,
           case_nn_train, case_dataloader, case_rnn, case_conv, case_norm,
-          case_main_job]
+          case_cnn_train, case_main_job]
 
 
 def import_times(repeats=5):
