@@ -155,9 +155,11 @@ def test_grad_fn_names():
 # ---- threads --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("transposed", [False, True])
-def test_results_do_not_depend_on_thread_count(transposed):
-    x_np, w_np, b_np = rand(16, 8, 12, 12), rand(8, 8, 3, 3), rand(8)
-    u = rand(16, 8, 10, 10) if not transposed else rand(16, 8, 14, 14)
+@pytest.mark.parametrize("channels", [8, 40])  # 40: wide enough for the weight gradient's transposed GEMM
+def test_results_do_not_depend_on_thread_count(transposed, channels):
+    c = channels
+    x_np, w_np, b_np = rand(16, c, 12, 12), rand(c, c, 3, 3), rand(c)
+    u = rand(16, c, 10, 10) if not transposed else rand(16, c, 14, 14)
     runs = []
     before = ember.get_num_threads()
     try:

@@ -27,6 +27,7 @@
 #include <cstring>
 #include <memory>
 #include "elementwise_kernels.h"
+#include "gemm_kernel.h"
 #include "linalg_kernels.h"
 
 namespace ember {
@@ -273,14 +274,19 @@ void weight_grad(const T* img, const T* cols, T* dw, int64_t N, int64_t img_ch, 
   // (one GEMM each); S and the chunks depend on the shapes only.
   const int64_t S = std::min(N, kWeightSlots);
   const int64_t batch = SampleChunks(N / S, L, direct ? int64_t(1) << 30 : img_ch * g.k_size() + col_ch).batch;
-  auto partial = scratch<T>(S > 1 ? S * W : 0);
+  // With at least one SIMD tile of output channels, the slots hold dW^T = im2col @ cols^T:
+  // the large im2col matrix is then GEMM's row-major left operand instead of a transposed
+  // right one, which packs much faster.
+  bool transposed = false;
+  if constexpr (kGemmSimd) transposed = cog >= gemm_simd_cols<T>();
+  auto partial = scratch<T>(S > 1 || transposed ? S * W : 0);
   int64_t work = (N / S) * col_ch * R * L;
   auto run = [&](int64_t s0, int64_t s1) {
     std::unique_ptr<T[]> own0, own1;
     T* buf = direct ? nullptr : thread_scratch<T, 0>(img_ch * g.k_size() * batch * L, own0);
     T* wide = batch > 1 ? thread_scratch<T, 1>(col_ch * batch * L, own1) : nullptr;
     for (int64_t s = s0; s < s1; ++s) {
-      T* acc = S > 1 ? partial.get() + s * W : dw;
+      T* acc = S > 1 || transposed ? partial.get() + s * W : dw;
       const int64_t first = s * N / S, last = (s + 1) * N / S;
       for (int64_t n0 = first; n0 < last; n0 += batch) {
         const int64_t ns = std::min(batch, last - n0), ld = ns * L;
@@ -297,8 +303,12 @@ void weight_grad(const T* img, const T* cols, T* dw, int64_t N, int64_t img_ch, 
         }
         T beta = n0 == first ? T(0) : T(1);
         for (int64_t grp = 0; grp < groups; ++grp)
-          gemm<T>(gr + grp * cog * ld, ld, 1, patches + grp * R * ld, 1, ld, acc + grp * cog * R, R, cog, ld, R, T(1),
-                  beta);
+          if (transposed)
+            gemm<T>(patches + grp * R * ld, ld, 1, gr + grp * cog * ld, 1, ld, acc + grp * R * cog, cog, R, ld, cog,
+                    T(1), beta);
+          else
+            gemm<T>(gr + grp * cog * ld, ld, 1, patches + grp * R * ld, 1, ld, acc + grp * cog * R, R, cog, ld, R,
+                    T(1), beta);
       }
     }
   };
@@ -306,11 +316,17 @@ void weight_grad(const T* img, const T* cols, T* dw, int64_t N, int64_t img_ch, 
     parallel_for(0, S, 1, run);
   else
     run(0, S);
-  if (S > 1)
+  if (S > 1 || transposed)
     parallel_for(0, W, kGrainSize / S, [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i) {
-        T v = partial[i];
-        for (int64_t s = 1; s < S; ++s) v += partial[s * W + i];
+        // dw[grp, c, r] is partial[s, grp, r, c] when the slots hold dW^T.
+        int64_t src = i;
+        if (transposed) {
+          const int64_t grp = i / (cog * R), c = i / R % cog, r = i % R;
+          src = (grp * R + r) * cog + c;
+        }
+        T v = partial[src];
+        for (int64_t s = 1; s < S; ++s) v += partial[s * W + src];
         dw[i] = v;
       }
     });
