@@ -35,6 +35,9 @@ CONV_CASES = [
     (2, 2, 2, 3, (6, 7), (4, 2), dict(padding="same", dilation=(1, 3))),  # asymmetric 'same'
     (2, 9, 3, 4, (5, 6), (2, 3), dict(stride=2, padding=(0, 1))),  # more samples than slots
     (3, 2, 2, 4, (4, 5, 3), (2, 3, 2), dict(padding=(1, 0, 1))),
+    (2, 20, 4, 36, (5, 5), (3, 3), dict()),  # small images batched into one GEMM, wide weight gradient
+    (2, 2, 32, 40, (32, 30), (3, 3), dict(padding=1, groups=2)),  # large image: im2col by blocks of rows
+    (3, 1, 8, 4, (6, 10, 12), (3, 3, 3), dict(padding=1)),  # row blocks across depth slices
     (3, 1, 4, 2, (5, 4, 6), (3, 2, 3), dict(stride=(2, 1, 2), dilation=(1, 2, 1), groups=2)),
 ]
 

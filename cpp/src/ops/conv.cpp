@@ -53,13 +53,16 @@ struct ConvGeom {
 
 // Copies image patches of channels [c0, c1) into their rows of `col` (kToCol; zeros outside the
 // image) or adds those rows back into the image (!kToCol). Rows are (channel, kernel offset),
-// `ld` apart; columns the column-side positions (L of them, then possibly other samples').
-// `img` is only read when kToCol.
+// `ld` apart; columns the column-side positions (L of them, then possibly other samples'), or
+// only those of output rows [q0, q1) (rows: the OD * OH runs of OW positions). `img` is only
+// read when kToCol.
 template <bool kToCol, typename T>
-void im2col_loop(T* img, T* col, int64_t c0, int64_t c1, const ConvGeom& g, int64_t ld) {
+void im2col_loop(T* img, T* col, int64_t c0, int64_t c1, const ConvGeom& g, int64_t ld, int64_t q0 = 0,
+                 int64_t q1 = -1) {
   const int64_t I = g.img_size(), K = g.k_size();
   const int64_t OD = g.col[0], OH = g.col[1], OW = g.col[2], ID = g.img[0], IH = g.img[1], IW = g.img[2];
   const int64_t s = g.stride[2];
+  const int64_t q_end = q1 < 0 ? OD * OH : q1;
   for (int64_t c = c0; c < c1; ++c) {
     T* plane = img + c * I;
     int64_t kidx = c * K;
@@ -73,9 +76,10 @@ void im2col_loop(T* img, T* col, int64_t c0, int64_t c1, const ConvGeom& g, int6
           int64_t hi = IW - 1 - off < 0 ? 0 : (IW - 1 - off) / s + 1;
           lo = std::min(lo, OW);
           hi = std::clamp(hi, lo, OW);
-          for (int64_t od = 0; od < OD; ++od) {
-            const int64_t id = od * g.stride[0] - g.pad[0] + kd * g.dil[0];
-            for (int64_t oh = 0; oh < OH; ++oh, row += OW) {
+          for (int64_t q = q0; q < q_end; ++q, row += OW) {
+            {
+              const int64_t od = q / OH, oh = q % OH;
+              const int64_t id = od * g.stride[0] - g.pad[0] + kd * g.dil[0];
               const int64_t ih = oh * g.stride[1] - g.pad[1] + kh * g.dil[1];
               if (id < 0 || id >= ID || ih < 0 || ih >= IH) {
                 if constexpr (kToCol)
@@ -112,10 +116,11 @@ void im2col_loop(T* img, T* col, int64_t c0, int64_t c1, const ConvGeom& g, int6
 // im2col / col2im (accumulating) of `channels` planes, parallel over channels (each channel's
 // rows and plane are its own, so the split does not change the result).
 template <bool kToCol, typename T>
-void im2col_planes(T* img, T* col, int64_t channels, const ConvGeom& g, int64_t ld) {
-  int64_t per_channel = std::max<int64_t>(g.k_size() * g.col_size(), 1);
+void im2col_planes(T* img, T* col, int64_t channels, const ConvGeom& g, int64_t ld, int64_t q0 = 0,
+                   int64_t q1 = -1) {
+  int64_t per_channel = std::max<int64_t>(g.k_size() * (q1 < 0 ? g.col_size() : (q1 - q0) * g.col[2]), 1);
   parallel_for(0, channels, std::max<int64_t>(1, kGrainSize / per_channel),
-               [&](int64_t c0, int64_t c1) { im2col_loop<kToCol, T>(img, col, c0, c1, g, ld); });
+               [&](int64_t c0, int64_t c1) { im2col_loop<kToCol, T>(img, col, c0, c1, g, ld, q0, q1); });
 }
 
 // Samples are processed in chunks of `batch`: small images share one im2col matrix
@@ -191,6 +196,19 @@ void im2col_gemm(const T* img, const T* w, const T* bias, T* cols, int64_t N, in
   const bool direct = g.pointwise();
   // Pointwise convolutions use the image as the matrix in place: one sample at a time.
   SampleChunks ch(N, L, direct ? int64_t(1) << 30 : img_ch * g.k_size() + col_ch);
+  // Output rows per im2col block of one large image: about kBlockElems patch values.
+  constexpr int64_t kBlockElems = int64_t(1) << 17;
+  const int64_t OQ = g.col[0] * g.col[1];
+  const int64_t row_block = std::max<int64_t>(1, kBlockElems / std::max<int64_t>(img_ch * g.k_size() * g.col[2], 1));
+  auto add_bias = [&](int64_t n0, int64_t ns) {
+    if (bias)
+      for (int64_t j = 0; j < ns; ++j)
+        for (int64_t c = 0; c < col_ch; ++c) {
+          T* row = cols + ((n0 + j) * col_ch + c) * L;
+          const T b = bias[c];
+          for (int64_t l = 0; l < L; ++l) row[l] += b;
+        }
+  };
   for_each_chunk(ch.count, ch.batch * col_ch * R * L, [&](int64_t i0, int64_t i1) {
     std::unique_ptr<T[]> own0, own1;
     T* buf = direct ? nullptr : thread_scratch<T, 0>(img_ch * g.k_size() * ch.batch * L, own0);
@@ -198,6 +216,20 @@ void im2col_gemm(const T* img, const T* w, const T* bias, T* cols, int64_t N, in
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t n0 = ch.begin(i), ns = ch.size(i), ld = ns * L;
       const T* patches = img + n0 * img_ch * I;
+      if (!direct && ns == 1 && row_block < OQ) {
+        // A large image: im2col and GEMM a block of output rows at a time, so that the block's
+        // patches are still in cache when the GEMM reads them.
+        T* out = cols + n0 * col_ch * L;
+        for (int64_t q0 = 0; q0 < OQ; q0 += row_block) {
+          const int64_t q1 = std::min(OQ, q0 + row_block), w_cols = (q1 - q0) * g.col[2];
+          im2col_planes<true, T>(const_cast<T*>(patches), buf, img_ch, g, w_cols, q0, q1);
+          for (int64_t grp = 0; grp < groups; ++grp)
+            gemm<T>(w + grp * cog * R, R, 1, buf + grp * R * w_cols, w_cols, 1, out + grp * cog * L + q0 * g.col[2], L,
+                    cog, R, w_cols, T(1), T(0));
+        }
+        add_bias(n0, 1);
+        continue;
+      }
       if (!direct) {
         for (int64_t j = 0; j < ns; ++j)
           im2col_planes<true, T>(const_cast<T*>(img) + (n0 + j) * img_ch * I, buf + j * L, img_ch, g, ld);
@@ -208,13 +240,7 @@ void im2col_gemm(const T* img, const T* w, const T* bias, T* cols, int64_t N, in
         gemm<T>(w + grp * cog * R, R, 1, patches + grp * R * ld, ld, 1, out + grp * cog * ld, ld, cog, R, ld, T(1),
                 T(0));
       if (ns > 1) interleave<false, T>(cols + n0 * col_ch * L, wide, ns, col_ch, L);
-      if (bias)
-        for (int64_t j = 0; j < ns; ++j)
-          for (int64_t c = 0; c < col_ch; ++c) {
-            T* row = cols + ((n0 + j) * col_ch + c) * L;
-            const T b = bias[c];
-            for (int64_t l = 0; l < L; ++l) row[l] += b;
-          }
+      add_bias(n0, ns);
     }
   });
 }
