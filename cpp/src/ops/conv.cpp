@@ -26,6 +26,10 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <type_traits>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 #include "elementwise_kernels.h"
 #include "gemm_kernel.h"
 #include "linalg_kernels.h"
@@ -50,6 +54,28 @@ struct ConvGeom {
   Shape img_shape() const { return Shape(img + 3 - nd, img + 3); }
   Shape col_shape() const { return Shape(col + 3 - nd, col + 3); }
 };
+
+// row[0, n) = from[0, n) within [lo, hi), zeros outside, for rows of at most one SIMD register
+// (masked loads read nothing outside [lo, hi)); false when the row is too long or there is no
+// AVX-512.
+template <typename T>
+inline bool short_row_copy(const T* from, T* row, int64_t lo, int64_t hi, int64_t n) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (n > 16) return false;
+    const __mmask16 in = static_cast<__mmask16>(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+    _mm512_mask_storeu_ps(row, static_cast<__mmask16>((1u << n) - 1u), _mm512_maskz_loadu_ps(in, from));
+    return true;
+  } else if constexpr (std::is_same_v<T, double>) {
+    if (n > 8) return false;
+    const __mmask8 in = static_cast<__mmask8>(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+    _mm512_mask_storeu_pd(row, static_cast<__mmask8>((1u << n) - 1u), _mm512_maskz_loadu_pd(in, from));
+    return true;
+  }
+#endif
+  (void)from, (void)row, (void)lo, (void)hi, (void)n;
+  return false;
+}
 
 // Copies image patches of channels [c0, c1) into their rows of `col` (kToCol; zeros outside the
 // image) or adds those rows back into the image (!kToCol). Rows are (channel, kernel offset),
@@ -88,6 +114,7 @@ void im2col_loop(T* img, T* col, int64_t c0, int64_t c1, const ConvGeom& g, int6
               }
               T* src = plane + (id * IH + ih) * IW;
               if constexpr (kToCol) {
+                if (s == 1 && short_row_copy(src + off, row, lo, hi, OW)) continue;
                 for (int64_t ow = 0; ow < lo; ++ow) row[ow] = T(0);
                 // Short rows: an inline loop beats a library memmove call.
                 if (s == 1) {
