@@ -167,6 +167,13 @@ struct SampleChunks {
   int64_t size(int64_t i) const { return std::min(batch, n - i * batch); }
 };
 
+// Output rows (runs of OW positions) per im2col block of one large image: about 2^17 patch
+// values, which stay in cache for the GEMM that reads them.
+inline int64_t rows_per_block(const ConvGeom& g, int64_t img_ch) {
+  constexpr int64_t kBlockElems = int64_t(1) << 17;
+  return std::max<int64_t>(1, kBlockElems / std::max<int64_t>(img_ch * g.k_size() * g.col[2], 1));
+}
+
 // Runs f(i0, i1) over chunks: spread over the threads when there are enough chunks for each
 // thread to get one and the work pays for it, else on the calling thread (whose GEMMs and
 // im2col are then parallel themselves). Either way every chunk is computed the same way.
@@ -223,10 +230,7 @@ void im2col_gemm(const T* img, const T* w, const T* bias, T* cols, int64_t N, in
   const bool direct = g.pointwise();
   // Pointwise convolutions use the image as the matrix in place: one sample at a time.
   SampleChunks ch(N, L, direct ? int64_t(1) << 30 : img_ch * g.k_size() + col_ch);
-  // Output rows per im2col block of one large image: about kBlockElems patch values.
-  constexpr int64_t kBlockElems = int64_t(1) << 17;
-  const int64_t OQ = g.col[0] * g.col[1];
-  const int64_t row_block = std::max<int64_t>(1, kBlockElems / std::max<int64_t>(img_ch * g.k_size() * g.col[2], 1));
+  const int64_t OQ = g.col[0] * g.col[1], row_block = rows_per_block(g, img_ch);
   auto add_bias = [&](int64_t n0, int64_t ns) {
     if (bias)
       for (int64_t j = 0; j < ns; ++j)
@@ -333,6 +337,7 @@ void weight_grad(const T* img, const T* cols, T* dw, int64_t N, int64_t img_ch, 
   bool transposed = false;
   if constexpr (kGemmSimd) transposed = cog >= gemm_simd_cols<T>();
   auto partial = scratch<T>(S > 1 || transposed ? S * W : 0);
+  const int64_t OQ = g.col[0] * g.col[1], row_block = rows_per_block(g, img_ch);
   int64_t work = (N / S) * col_ch * R * L;
   auto run = [&](int64_t s0, int64_t s1) {
     std::unique_ptr<T[]> own0, own1;
@@ -343,6 +348,25 @@ void weight_grad(const T* img, const T* cols, T* dw, int64_t N, int64_t img_ch, 
       const int64_t first = s * N / S, last = (s + 1) * N / S;
       for (int64_t n0 = first; n0 < last; n0 += batch) {
         const int64_t ns = std::min(batch, last - n0), ld = ns * L;
+        // acc (+)= the product of the patch rows (pld apart) and cols rows (gld apart), k columns.
+        auto product = [&](const T* patches, int64_t pld, const T* gr, int64_t gld, int64_t k, T beta) {
+          for (int64_t grp = 0; grp < groups; ++grp)
+            if (transposed)
+              gemm<T>(patches + grp * R * pld, pld, 1, gr + grp * cog * gld, 1, gld, acc + grp * R * cog, cog, R, k,
+                      cog, T(1), beta);
+            else
+              gemm<T>(gr + grp * cog * gld, gld, 1, patches + grp * R * pld, 1, pld, acc + grp * cog * R, R, cog, k,
+                      R, T(1), beta);
+        };
+        if (!direct && ns == 1 && row_block < OQ) {  // a large image, by blocks of output rows
+          for (int64_t q0 = 0; q0 < OQ; q0 += row_block) {
+            const int64_t q1 = std::min(OQ, q0 + row_block), w_cols = (q1 - q0) * g.col[2];
+            im2col_planes<true, T>(const_cast<T*>(img) + n0 * img_ch * I, buf, img_ch, g, w_cols, q0, q1);
+            product(buf, w_cols, cols + n0 * col_ch * L + q0 * g.col[2], L, w_cols,
+                    n0 == first && q0 == 0 ? T(0) : T(1));
+          }
+          continue;
+        }
         const T* patches = img + n0 * img_ch * I;
         if (!direct) {
           for (int64_t j = 0; j < ns; ++j)
@@ -354,14 +378,7 @@ void weight_grad(const T* img, const T* cols, T* dw, int64_t N, int64_t img_ch, 
           interleave<true, T>(const_cast<T*>(gr), wide, ns, col_ch, L);
           gr = wide;
         }
-        T beta = n0 == first ? T(0) : T(1);
-        for (int64_t grp = 0; grp < groups; ++grp)
-          if (transposed)
-            gemm<T>(patches + grp * R * ld, ld, 1, gr + grp * cog * ld, 1, ld, acc + grp * R * cog, cog, R, ld, cog,
-                    T(1), beta);
-          else
-            gemm<T>(gr + grp * cog * ld, ld, 1, patches + grp * R * ld, 1, ld, acc + grp * cog * R, R, cog, ld, R,
-                    T(1), beta);
+        product(patches, ld, gr, ld, ld, n0 == first ? T(0) : T(1));
       }
     }
   };
