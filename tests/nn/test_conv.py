@@ -35,6 +35,9 @@ CONV_CASES = [
     (2, 2, 2, 3, (6, 7), (4, 2), dict(padding="same", dilation=(1, 3))),  # asymmetric 'same'
     (2, 9, 3, 4, (5, 6), (2, 3), dict(stride=2, padding=(0, 1))),  # more samples than slots
     (3, 2, 2, 4, (4, 5, 3), (2, 3, 2), dict(padding=(1, 0, 1))),
+    (2, 20, 4, 36, (5, 5), (3, 3), dict()),  # small images batched into one GEMM, wide weight gradient
+    (2, 2, 32, 40, (32, 30), (3, 3), dict(padding=1, groups=2)),  # large image: im2col by blocks of rows
+    (3, 1, 8, 4, (6, 10, 12), (3, 3, 3), dict(padding=1)),  # row blocks across depth slices
     (3, 1, 4, 2, (5, 4, 6), (3, 2, 3), dict(stride=(2, 1, 2), dilation=(1, 2, 1), groups=2)),
 ]
 
@@ -155,9 +158,11 @@ def test_grad_fn_names():
 # ---- threads --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("transposed", [False, True])
-def test_results_do_not_depend_on_thread_count(transposed):
-    x_np, w_np, b_np = rand(16, 8, 12, 12), rand(8, 8, 3, 3), rand(8)
-    u = rand(16, 8, 10, 10) if not transposed else rand(16, 8, 14, 14)
+@pytest.mark.parametrize("channels", [8, 40])  # 40: wide enough for the weight gradient's transposed GEMM
+def test_results_do_not_depend_on_thread_count(transposed, channels):
+    c = channels
+    x_np, w_np, b_np = rand(16, c, 12, 12), rand(c, c, 3, 3), rand(c)
+    u = rand(16, c, 10, 10) if not transposed else rand(16, c, 14, 14)
     runs = []
     before = ember.get_num_threads()
     try:

@@ -26,7 +26,12 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <type_traits>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 #include "elementwise_kernels.h"
+#include "gemm_kernel.h"
 #include "linalg_kernels.h"
 
 namespace ember {
@@ -50,46 +55,80 @@ struct ConvGeom {
   Shape col_shape() const { return Shape(col + 3 - nd, col + 3); }
 };
 
+// row[0, n) = from[0, n) within [lo, hi), zeros outside, for rows of at most one SIMD register
+// (masked loads read nothing outside [lo, hi)); false when the row is too long or there is no
+// AVX-512.
+template <typename T>
+inline bool short_row_copy(const T* from, T* row, int64_t lo, int64_t hi, int64_t n) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (n > 16) return false;
+    const __mmask16 in = static_cast<__mmask16>(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+    _mm512_mask_storeu_ps(row, static_cast<__mmask16>((1u << n) - 1u), _mm512_maskz_loadu_ps(in, from));
+    return true;
+  } else if constexpr (std::is_same_v<T, double>) {
+    if (n > 8) return false;
+    const __mmask8 in = static_cast<__mmask8>(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+    _mm512_mask_storeu_pd(row, static_cast<__mmask8>((1u << n) - 1u), _mm512_maskz_loadu_pd(in, from));
+    return true;
+  }
+#endif
+  (void)from, (void)row, (void)lo, (void)hi, (void)n;
+  return false;
+}
+
 // Copies image patches of channels [c0, c1) into their rows of `col` (kToCol; zeros outside the
 // image) or adds those rows back into the image (!kToCol). Rows are (channel, kernel offset),
-// columns the column-side positions; `img` is only read when kToCol.
+// `ld` apart; columns the column-side positions (L of them, then possibly other samples'), or
+// only those of output rows [q0, q1) (rows: the OD * OH runs of OW positions). `img` is only
+// read when kToCol.
 template <bool kToCol, typename T>
-void im2col_loop(T* img, T* col, int64_t c0, int64_t c1, const ConvGeom& g) {
-  const int64_t L = g.col_size(), I = g.img_size();
+void im2col_loop(T* img, T* col, int64_t c0, int64_t c1, const ConvGeom& g, int64_t ld, int64_t q0 = 0,
+                 int64_t q1 = -1) {
+  const int64_t I = g.img_size(), K = g.k_size();
   const int64_t OD = g.col[0], OH = g.col[1], OW = g.col[2], ID = g.img[0], IH = g.img[1], IW = g.img[2];
   const int64_t s = g.stride[2];
+  const int64_t q_end = q1 < 0 ? OD * OH : q1;
   for (int64_t c = c0; c < c1; ++c) {
     T* plane = img + c * I;
-    T* row = col + c * g.k_size() * L;
+    int64_t kidx = c * K;
     for (int64_t kd = 0; kd < g.k[0]; ++kd)
       for (int64_t kh = 0; kh < g.k[1]; ++kh)
-        for (int64_t kw = 0; kw < g.k[2]; ++kw) {
+        for (int64_t kw = 0; kw < g.k[2]; ++kw, ++kidx) {
+          T* row = col + kidx * ld;
           // Column ow reads image column ow * s + off; [lo, hi) are the ones inside the image.
           const int64_t off = kw * g.dil[2] - g.pad[2];
           int64_t lo = off >= 0 ? 0 : (-off + s - 1) / s;
           int64_t hi = IW - 1 - off < 0 ? 0 : (IW - 1 - off) / s + 1;
           lo = std::min(lo, OW);
           hi = std::clamp(hi, lo, OW);
-          for (int64_t od = 0; od < OD; ++od) {
-            const int64_t id = od * g.stride[0] - g.pad[0] + kd * g.dil[0];
-            for (int64_t oh = 0; oh < OH; ++oh, row += OW) {
+          for (int64_t q = q0; q < q_end; ++q, row += OW) {
+            {
+              const int64_t od = q / OH, oh = q % OH;
+              const int64_t id = od * g.stride[0] - g.pad[0] + kd * g.dil[0];
               const int64_t ih = oh * g.stride[1] - g.pad[1] + kh * g.dil[1];
               if (id < 0 || id >= ID || ih < 0 || ih >= IH) {
-                if constexpr (kToCol) std::fill(row, row + OW, T(0));
+                if constexpr (kToCol)
+                  for (int64_t ow = 0; ow < OW; ++ow) row[ow] = T(0);
                 continue;
               }
               T* src = plane + (id * IH + ih) * IW;
               if constexpr (kToCol) {
-                std::fill(row, row + lo, T(0));
+                if (s == 1 && short_row_copy(src + off, row, lo, hi, OW)) continue;
+                for (int64_t ow = 0; ow < lo; ++ow) row[ow] = T(0);
+                // Short rows: an inline loop beats a library memmove call.
                 if (s == 1) {
-                  std::copy(src + lo + off, src + hi + off, row + lo);
+                  const T* from = src + off;
+#pragma GCC ivdep
+                  for (int64_t ow = lo; ow < hi; ++ow) row[ow] = from[ow];
                 } else {
                   for (int64_t ow = lo; ow < hi; ++ow) row[ow] = src[ow * s + off];
                 }
-                std::fill(row + hi, row + OW, T(0));
+                for (int64_t ow = hi; ow < OW; ++ow) row[ow] = T(0);
               } else {
                 if (s == 1) {
                   T* dst = src + off;
+#pragma GCC ivdep
                   for (int64_t ow = lo; ow < hi; ++ow) dst[ow] += row[ow];
                 } else {
                   for (int64_t ow = lo; ow < hi; ++ow) src[ow * s + off] += row[ow];
@@ -104,26 +143,83 @@ void im2col_loop(T* img, T* col, int64_t c0, int64_t c1, const ConvGeom& g) {
 // im2col / col2im (accumulating) of `channels` planes, parallel over channels (each channel's
 // rows and plane are its own, so the split does not change the result).
 template <bool kToCol, typename T>
-void im2col_planes(T* img, T* col, int64_t channels, const ConvGeom& g) {
-  int64_t per_channel = std::max<int64_t>(g.k_size() * g.col_size(), 1);
+void im2col_planes(T* img, T* col, int64_t channels, const ConvGeom& g, int64_t ld, int64_t q0 = 0,
+                   int64_t q1 = -1) {
+  int64_t per_channel = std::max<int64_t>(g.k_size() * (q1 < 0 ? g.col_size() : (q1 - q0) * g.col[2]), 1);
   parallel_for(0, channels, std::max<int64_t>(1, kGrainSize / per_channel),
-               [&](int64_t c0, int64_t c1) { im2col_loop<kToCol, T>(img, col, c0, c1, g); });
+               [&](int64_t c0, int64_t c1) { im2col_loop<kToCol, T>(img, col, c0, c1, g, ld, q0, q1); });
 }
 
-// Runs f(n0, n1) over samples: spread over the threads when there are enough samples for each
-// thread to get one and the work pays for it, else on the calling thread (whose GEMMs are then
-// parallel themselves). Either way every sample is computed the same way.
+// Samples are processed in chunks of `batch`: small images share one im2col matrix
+// [C * K, batch * L] so that each GEMM is wide enough to run at full speed. The chunk size
+// depends only on the shapes, and the GEMM computes every output element the same way
+// whatever the width of the product, so results do not depend on the threads.
+struct SampleChunks {
+  int64_t n = 0, batch = 1, count = 0;
+  SampleChunks(int64_t samples, int64_t L, int64_t rows) : n(samples) {
+    constexpr int64_t kMinCols = 512, kMaxElems = int64_t(1) << 18;
+    batch = std::max<int64_t>(1, (kMinCols + L - 1) / std::max<int64_t>(L, 1));
+    batch = std::min(batch, std::max<int64_t>(1, kMaxElems / std::max<int64_t>(rows * L, 1)));
+    batch = std::clamp<int64_t>(batch, 1, std::max<int64_t>(samples, 1));
+    count = (samples + batch - 1) / batch;
+  }
+  int64_t begin(int64_t i) const { return i * batch; }
+  int64_t size(int64_t i) const { return std::min(batch, n - i * batch); }
+};
+
+// Output rows (runs of OW positions) per im2col block of one large image: about 2^17 patch
+// values, which stay in cache for the GEMM that reads them.
+inline int64_t rows_per_block(const ConvGeom& g, int64_t img_ch) {
+  constexpr int64_t kBlockElems = int64_t(1) << 17;
+  return std::max<int64_t>(1, kBlockElems / std::max<int64_t>(img_ch * g.k_size() * g.col[2], 1));
+}
+
+// Runs f(i0, i1) over chunks: spread over the threads when there are enough chunks for each
+// thread to get one and the work pays for it, else on the calling thread (whose GEMMs and
+// im2col are then parallel themselves). Either way every chunk is computed the same way.
 template <typename F>
-void for_each_sample(int64_t n, int64_t work_per_sample, const F& f) {
-  if (n >= get_num_threads() && n > 1 && n * work_per_sample >= (int64_t(1) << 16))
-    parallel_for(0, n, 1, f);
+void for_each_chunk(int64_t chunks, int64_t work_per_chunk, const F& f) {
+  if (chunks >= get_num_threads() && chunks > 1 && chunks * work_per_chunk >= (int64_t(1) << 16))
+    parallel_for(0, chunks, 1, f);
   else
-    f(0, n);
+    f(0, chunks);
 }
 
 template <typename T>
 std::unique_ptr<T[]> scratch(int64_t n) {
   return std::unique_ptr<T[]>(n > 0 ? new T[static_cast<size_t>(n)] : nullptr);
+}
+
+// A per-thread scratch buffer reused across calls (uninitialised); `Slot` tells apart the
+// buffers one kernel uses at once. Very large requests are not kept.
+template <typename T, int Slot>
+T* thread_scratch(int64_t n, std::unique_ptr<T[]>& owned) {
+  constexpr int64_t kKeep = int64_t(1) << 22;
+  if (n > kKeep) {
+    owned.reset(new T[static_cast<size_t>(n)]);
+    return owned.get();
+  }
+  thread_local std::unique_ptr<T[]> buf;
+  thread_local int64_t cap = 0;
+  if (n > cap) {
+    buf.reset(new T[static_cast<size_t>(n)]);
+    cap = n;
+  }
+  return buf.get();
+}
+
+// Copies cols[n0 .. n0 + ns) [C, L] side by side into dst [C, ns * L] (or back, !kGather).
+template <bool kGather, typename T>
+void interleave(T* cols, T* dst, int64_t ns, int64_t C, int64_t L) {
+  for (int64_t j = 0; j < ns; ++j)
+    for (int64_t c = 0; c < C; ++c) {
+      T* a = cols + (j * C + c) * L;
+      T* b = dst + c * ns * L + j * L;
+      if constexpr (kGather)
+        std::copy(a, a + L, b);
+      else
+        std::copy(b, b + L, a);
+    }
 }
 
 // cols[n] [col_ch, L] = W @ im2col(img[n]) (+ bias), W [col_ch, img_ch / groups * K].
@@ -132,23 +228,50 @@ void im2col_gemm(const T* img, const T* w, const T* bias, T* cols, int64_t N, in
                  int64_t groups, const ConvGeom& g) {
   const int64_t L = g.col_size(), I = g.img_size(), R = img_ch / groups * g.k_size(), cog = col_ch / groups;
   const bool direct = g.pointwise();
-  for_each_sample(N, col_ch * R * L, [&](int64_t n0, int64_t n1) {
-    auto buf = scratch<T>(direct ? 0 : img_ch * g.k_size() * L);
-    for (int64_t n = n0; n < n1; ++n) {
-      const T* patches = img + n * img_ch * I;
-      if (!direct) {
-        im2col_planes<true, T>(const_cast<T*>(patches), buf.get(), img_ch, g);
-        patches = buf.get();
-      }
-      T* out = cols + n * col_ch * L;
-      for (int64_t grp = 0; grp < groups; ++grp)
-        gemm<T>(w + grp * cog * R, R, 1, patches + grp * R * L, L, 1, out + grp * cog * L, L, cog, R, L, T(1), T(0));
-      if (bias)
+  // Pointwise convolutions use the image as the matrix in place: one sample at a time.
+  SampleChunks ch(N, L, direct ? int64_t(1) << 30 : img_ch * g.k_size() + col_ch);
+  const int64_t OQ = g.col[0] * g.col[1], row_block = rows_per_block(g, img_ch);
+  auto add_bias = [&](int64_t n0, int64_t ns) {
+    if (bias)
+      for (int64_t j = 0; j < ns; ++j)
         for (int64_t c = 0; c < col_ch; ++c) {
-          T* row = out + c * L;
+          T* row = cols + ((n0 + j) * col_ch + c) * L;
           const T b = bias[c];
           for (int64_t l = 0; l < L; ++l) row[l] += b;
         }
+  };
+  for_each_chunk(ch.count, ch.batch * col_ch * R * L, [&](int64_t i0, int64_t i1) {
+    std::unique_ptr<T[]> own0, own1;
+    T* buf = direct ? nullptr : thread_scratch<T, 0>(img_ch * g.k_size() * ch.batch * L, own0);
+    T* wide = ch.batch > 1 ? thread_scratch<T, 1>(col_ch * ch.batch * L, own1) : nullptr;
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t n0 = ch.begin(i), ns = ch.size(i), ld = ns * L;
+      const T* patches = img + n0 * img_ch * I;
+      if (!direct && ns == 1 && row_block < OQ) {
+        // A large image: im2col and GEMM a block of output rows at a time, so that the block's
+        // patches are still in cache when the GEMM reads them.
+        T* out = cols + n0 * col_ch * L;
+        for (int64_t q0 = 0; q0 < OQ; q0 += row_block) {
+          const int64_t q1 = std::min(OQ, q0 + row_block), w_cols = (q1 - q0) * g.col[2];
+          im2col_planes<true, T>(const_cast<T*>(patches), buf, img_ch, g, w_cols, q0, q1);
+          for (int64_t grp = 0; grp < groups; ++grp)
+            gemm<T>(w + grp * cog * R, R, 1, buf + grp * R * w_cols, w_cols, 1, out + grp * cog * L + q0 * g.col[2], L,
+                    cog, R, w_cols, T(1), T(0));
+        }
+        add_bias(n0, 1);
+        continue;
+      }
+      if (!direct) {
+        for (int64_t j = 0; j < ns; ++j)
+          im2col_planes<true, T>(const_cast<T*>(img) + (n0 + j) * img_ch * I, buf + j * L, img_ch, g, ld);
+        patches = buf;
+      }
+      T* out = ns > 1 ? wide : cols + n0 * col_ch * L;
+      for (int64_t grp = 0; grp < groups; ++grp)
+        gemm<T>(w + grp * cog * R, R, 1, patches + grp * R * ld, ld, 1, out + grp * cog * ld, ld, cog, R, ld, T(1),
+                T(0));
+      if (ns > 1) interleave<false, T>(cols + n0 * col_ch * L, wide, ns, col_ch, L);
+      add_bias(n0, ns);
     }
   });
 }
@@ -159,24 +282,36 @@ void gemm_col2im(const T* cols, const T* w, const T* bias, T* img, int64_t N, in
                  int64_t groups, const ConvGeom& g) {
   const int64_t L = g.col_size(), I = g.img_size(), R = img_ch / groups * g.k_size(), cog = col_ch / groups;
   const bool direct = g.pointwise();
-  for_each_sample(N, col_ch * R * L, [&](int64_t n0, int64_t n1) {
-    auto buf = scratch<T>(direct ? 0 : img_ch * g.k_size() * L);
-    for (int64_t n = n0; n < n1; ++n) {
-      T* out = img + n * img_ch * I;
-      T* patches = direct ? out : buf.get();
-      const T* in = cols + n * col_ch * L;
+  // One sample per GEMM: batching small images was measured slower here (the wide product
+  // leaves the cache before col2im reads it back).
+  SampleChunks ch(N, L, int64_t(1) << 30);
+  for_each_chunk(ch.count, ch.batch * col_ch * R * L, [&](int64_t i0, int64_t i1) {
+    std::unique_ptr<T[]> own0, own1;
+    T* buf = direct ? nullptr : thread_scratch<T, 0>(img_ch * g.k_size() * ch.batch * L, own0);
+    T* wide = ch.batch > 1 ? thread_scratch<T, 1>(col_ch * ch.batch * L, own1) : nullptr;
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t n0 = ch.begin(i), ns = ch.size(i), ld = ns * L;
+      T* out = img + n0 * img_ch * I;
+      T* patches = direct ? out : buf;
+      const T* in = cols + n0 * col_ch * L;
+      if (ns > 1) {
+        interleave<true, T>(const_cast<T*>(in), wide, ns, col_ch, L);
+        in = wide;
+      }
       for (int64_t grp = 0; grp < groups; ++grp)
-        gemm<T>(w + grp * cog * R, 1, R, in + grp * cog * L, L, 1, patches + grp * R * L, L, R, cog, L, T(1), T(0));
+        gemm<T>(w + grp * cog * R, 1, R, in + grp * cog * ld, ld, 1, patches + grp * R * ld, ld, R, cog, ld, T(1),
+                T(0));
       if (!direct) {
-        std::fill(out, out + img_ch * I, T(0));
-        im2col_planes<false, T>(out, patches, img_ch, g);
+        std::fill(out, out + ns * img_ch * I, T(0));
+        for (int64_t j = 0; j < ns; ++j) im2col_planes<false, T>(out + j * img_ch * I, patches + j * L, img_ch, g, ld);
       }
       if (bias)
-        for (int64_t c = 0; c < img_ch; ++c) {
-          T* plane = out + c * I;
-          const T b = bias[c];
-          for (int64_t i = 0; i < I; ++i) plane[i] += b;
-        }
+        for (int64_t j = 0; j < ns; ++j)
+          for (int64_t c = 0; c < img_ch; ++c) {
+            T* plane = out + (j * img_ch + c) * I;
+            const T b = bias[c];
+            for (int64_t q = 0; q < I; ++q) plane[q] += b;
+          }
     }
   });
 }
@@ -194,24 +329,58 @@ void weight_grad(const T* img, const T* cols, T* dw, int64_t N, int64_t img_ch, 
     std::fill(dw, dw + W, T(0));
     return;
   }
-  // Slot s sums samples [s * N / S, (s + 1) * N / S) in order; S depends on N only.
+  // Slot s sums samples [s * N / S, (s + 1) * N / S) in order, in chunks of `batch` samples
+  // (one GEMM each); S and the chunks depend on the shapes only.
   const int64_t S = std::min(N, kWeightSlots);
-  auto partial = scratch<T>(S > 1 ? S * W : 0);
+  const int64_t batch = SampleChunks(N / S, L, direct ? int64_t(1) << 30 : img_ch * g.k_size() + col_ch).batch;
+  // With at least one SIMD tile of output channels, the slots hold dW^T = im2col @ cols^T:
+  // the large im2col matrix is then GEMM's row-major left operand instead of a transposed
+  // right one, which packs much faster.
+  bool transposed = false;
+  if constexpr (kGemmSimd) transposed = cog >= gemm_simd_cols<T>();
+  auto partial = scratch<T>(S > 1 || transposed ? S * W : 0);
+  const int64_t OQ = g.col[0] * g.col[1], row_block = rows_per_block(g, img_ch);
   int64_t work = (N / S) * col_ch * R * L;
   auto run = [&](int64_t s0, int64_t s1) {
-    auto buf = scratch<T>(direct ? 0 : img_ch * g.k_size() * L);
+    std::unique_ptr<T[]> own0, own1;
+    T* buf = direct ? nullptr : thread_scratch<T, 0>(img_ch * g.k_size() * batch * L, own0);
+    T* wide = batch > 1 ? thread_scratch<T, 1>(col_ch * batch * L, own1) : nullptr;
     for (int64_t s = s0; s < s1; ++s) {
-      T* acc = S > 1 ? partial.get() + s * W : dw;
-      for (int64_t n = s * N / S; n < (s + 1) * N / S; ++n) {
-        const T* patches = img + n * img_ch * I;
-        if (!direct) {
-          im2col_planes<true, T>(const_cast<T*>(patches), buf.get(), img_ch, g);
-          patches = buf.get();
+      T* acc = S > 1 || transposed ? partial.get() + s * W : dw;
+      const int64_t first = s * N / S, last = (s + 1) * N / S;
+      for (int64_t n0 = first; n0 < last; n0 += batch) {
+        const int64_t ns = std::min(batch, last - n0), ld = ns * L;
+        // acc (+)= the product of the patch rows (pld apart) and cols rows (gld apart), k columns.
+        auto product = [&](const T* patches, int64_t pld, const T* gr, int64_t gld, int64_t k, T beta) {
+          for (int64_t grp = 0; grp < groups; ++grp)
+            if (transposed)
+              gemm<T>(patches + grp * R * pld, pld, 1, gr + grp * cog * gld, 1, gld, acc + grp * R * cog, cog, R, k,
+                      cog, T(1), beta);
+            else
+              gemm<T>(gr + grp * cog * gld, gld, 1, patches + grp * R * pld, 1, pld, acc + grp * cog * R, R, cog, k,
+                      R, T(1), beta);
+        };
+        if (!direct && ns == 1 && row_block < OQ) {  // a large image, by blocks of output rows
+          for (int64_t q0 = 0; q0 < OQ; q0 += row_block) {
+            const int64_t q1 = std::min(OQ, q0 + row_block), w_cols = (q1 - q0) * g.col[2];
+            im2col_planes<true, T>(const_cast<T*>(img) + n0 * img_ch * I, buf, img_ch, g, w_cols, q0, q1);
+            product(buf, w_cols, cols + n0 * col_ch * L + q0 * g.col[2], L, w_cols,
+                    n0 == first && q0 == 0 ? T(0) : T(1));
+          }
+          continue;
         }
-        const T* gr = cols + n * col_ch * L;
-        T beta = n == s * N / S ? T(0) : T(1);
-        for (int64_t grp = 0; grp < groups; ++grp)
-          gemm<T>(gr + grp * cog * L, L, 1, patches + grp * R * L, 1, L, acc + grp * cog * R, R, cog, L, R, T(1), beta);
+        const T* patches = img + n0 * img_ch * I;
+        if (!direct) {
+          for (int64_t j = 0; j < ns; ++j)
+            im2col_planes<true, T>(const_cast<T*>(img) + (n0 + j) * img_ch * I, buf + j * L, img_ch, g, ld);
+          patches = buf;
+        }
+        const T* gr = cols + n0 * col_ch * L;
+        if (ns > 1) {
+          interleave<true, T>(const_cast<T*>(gr), wide, ns, col_ch, L);
+          gr = wide;
+        }
+        product(patches, ld, gr, ld, ld, n0 == first ? T(0) : T(1));
       }
     }
   };
@@ -219,11 +388,17 @@ void weight_grad(const T* img, const T* cols, T* dw, int64_t N, int64_t img_ch, 
     parallel_for(0, S, 1, run);
   else
     run(0, S);
-  if (S > 1)
+  if (S > 1 || transposed)
     parallel_for(0, W, kGrainSize / S, [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i) {
-        T v = partial[i];
-        for (int64_t s = 1; s < S; ++s) v += partial[s * W + i];
+        // dw[grp, c, r] is partial[s, grp, r, c] when the slots hold dW^T.
+        int64_t src = i;
+        if (transposed) {
+          const int64_t grp = i / (cog * R), c = i / R % cog, r = i % R;
+          src = (grp * R + r) * cog + c;
+        }
+        T v = partial[src];
+        for (int64_t s = 1; s < S; ++s) v += partial[s * W + src];
         dw[i] = v;
       }
     });
@@ -269,7 +444,7 @@ Tensor im2col_op(const Tensor& img, const ConvGeom& g) {
   Tensor out = empty({N, C * g.k_size(), g.col_size()}, x.dtype());
   dispatch_floating(x.dtype(), "im2col", [&](auto tag) {
     using T = decltype(tag);
-    im2col_planes<true, T>(x.data<T>(), out.data<T>(), N * C, g);
+    im2col_planes<true, T>(x.data<T>(), out.data<T>(), N * C, g, g.col_size());
   });
   if (any_requires_grad({&img}))
     record_function("Im2ColBackward0", {img}, {&out},
@@ -286,7 +461,7 @@ Tensor col2im_op(const Tensor& cols, const ConvGeom& g) {
   Tensor out = zeros(shape, x.dtype());
   dispatch_floating(x.dtype(), "col2im", [&](auto tag) {
     using T = decltype(tag);
-    im2col_planes<false, T>(out.data<T>(), x.data<T>(), N * C, g);
+    im2col_planes<false, T>(out.data<T>(), x.data<T>(), N * C, g, g.col_size());
   });
   if (any_requires_grad({&cols}))
     record_function("Col2ImBackward0", {cols}, {&out},
