@@ -279,16 +279,12 @@ def test_layers_compose_into_a_trainable_mlp():
 
 
 def test_dropout_module_error():
-    if not hasattr(ember.nn, "Dropout"):
-        pytest.skip("nn.Dropout is provided by the losses/dropout branch")
     for p in (-0.1, 1.1):
         with pytest.raises(ValueError, match=re.escape(f"dropout probability has to be between 0 and 1, but got {p}")):
             ember.nn.Dropout(p)
 
 
 def test_dropout_module_train_and_eval():
-    if not hasattr(ember.nn, "Dropout"):
-        pytest.skip("nn.Dropout is provided by the losses/dropout branch")
     m = ember.nn.Dropout(0.5)
     assert repr(m) == repr(torch.nn.Dropout(0.5))
     x = ember.ones(10000)
