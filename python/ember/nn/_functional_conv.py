@@ -5,6 +5,7 @@ unfold and fold are im2col / col2im with their int-or-pair arguments made pairs.
 """
 from .. import _C
 from .._C import _nn
+from .modules.utils import _pair
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
            "unfold", "fold"]
@@ -15,10 +16,6 @@ conv3d = _C.conv3d
 conv_transpose1d = _C.conv_transpose1d
 conv_transpose2d = _C.conv_transpose2d
 conv_transpose3d = _C.conv_transpose3d
-
-
-def _pair(v):
-    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
 
 
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):

@@ -3,12 +3,12 @@
 Each function normalises its arguments the way torch's does and makes one call into the core
 (ember._C / ember._C._nn); lp_pool is composed of public ops, as in torch.
 """
-import collections.abc
 import numbers
 import warnings
 
 from .. import _C
 from .._C import _nn
+from .modules.utils import _ntuple, _pair, _single, _triple  # noqa: F401  (modules.pooling uses them too)
 
 __all__ = [
     "max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices", "max_pool2d_with_indices",
@@ -20,15 +20,6 @@ __all__ = [
 ]
 
 
-def _ntuple(n):
-    def parse(x):
-        if isinstance(x, collections.abc.Iterable) and not isinstance(x, str):
-            return tuple(x)
-        return (x,) * n
-    return parse
-
-
-_single, _pair, _triple = _ntuple(1), _ntuple(2), _ntuple(3)
 
 
 def _stride_or_empty(stride):

@@ -8,24 +8,9 @@ from .._functional_conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_t
 from .._functional_losses import pad as _pad
 from ..parameter import Parameter
 from .module import Module
+from .utils import _pair, _reverse_repeat_tuple, _single, _triple
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
-
-
-def _ntuple(n):
-    def parse(x):
-        if isinstance(x, (tuple, list)):
-            return tuple(x)
-        return (x,) * n
-    return parse
-
-
-_single, _pair, _triple = _ntuple(1), _ntuple(2), _ntuple(3)
-
-
-def _reverse_repeat_tuple(t, n):
-    """(a, b) -> (b, b, a, a) for n = 2: F.pad's order (last dim first) from per-dim values."""
-    return tuple(x for x in reversed(t) for _ in range(n))
 
 
 def _check_device(device):

@@ -1,14 +1,14 @@
 """Padding layers: constant/zero, reflection, replication and circular padding of the last 1-3
 dims, as torch.nn; each calls F.pad."""
 from .._functional_losses import pad as _pad
-from .conv import _ntuple, _pair
+from .utils import _ntuple, _pair, _quadruple
 from .module import Module
 
 __all__ = ["CircularPad1d", "CircularPad2d", "CircularPad3d", "ConstantPad1d", "ConstantPad2d", "ConstantPad3d",
            "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d",
            "ReplicationPad3d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d"]
 
-_quadruple, _sextuple = _ntuple(4), _ntuple(6)
+_sextuple = _ntuple(6)
 _EXPAND = {1: _pair, 2: _quadruple, 3: _sextuple}
 
 

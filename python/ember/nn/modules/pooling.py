@@ -1,6 +1,6 @@
 """Pooling layers, as torch.nn: each holds its arguments and calls nn.functional."""
 from .. import functional as F
-from .._functional_pool import _pair, _single, _triple
+from .utils import _pair, _single, _triple
 from .module import Module
 
 __all__ = [
