@@ -5,7 +5,10 @@ tensors built from the same numpy arrays, compares the outputs, then backpropaga
 random upstream gradient through both and compares the input gradients. gradcheck_fd(fn,
 *inputs) compares ember's analytic float64 gradients with central finite differences.
 """
+import re
+
 import numpy as np
+import pytest
 import torch
 
 import ember
@@ -142,3 +145,27 @@ def gradcheck_fd(fn, *arrays, eps=1e-6, atol=1e-5, rtol=1e-3):
 
 def is_float(t):
     return t.dtype in (ember.float32, ember.float64)
+
+
+def same_error(fn, exc=Exception):
+    """fn(lib) raises the same exception type and message in torch and in ember (with "torch" in
+    torch's message read as "ember"); torch's exception must be an `exc`. Returns ember's."""
+    with pytest.raises(exc) as t_err:
+        fn(torch)
+    with pytest.raises(type(t_err.value)) as e_err:
+        fn(ember)
+    assert type(e_err.value) is type(t_err.value)
+    assert str(e_err.value) == str(t_err.value).replace("torch", "ember")
+    return e_err.value
+
+
+def same_error_matching(fn, exc=None):
+    """fn(lib) raises torch's exception type in ember too, with a message that matches torch's
+    from its start; when exc is given, torch's exception must be exactly that type."""
+    with pytest.raises(Exception) as t_err:
+        fn(torch)
+    typ = type(t_err.value)
+    if exc is not None:
+        assert typ is exc
+    with pytest.raises(typ, match=re.escape(str(t_err.value))):
+        fn(ember)

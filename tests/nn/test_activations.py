@@ -9,7 +9,7 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 import ember
-from oracle import check, gradcheck_fd
+from oracle import check, gradcheck_fd, same_error
 
 # name -> fn(lib, x): the functional forms of every activation with non-default arguments too.
 ACTIVATIONS = {
@@ -314,13 +314,6 @@ def test_softmax2d():
 
 # ---- errors ----------------------------------------------------------------------------------------
 
-def same_error(fn, exc=Exception):
-    """fn(lib) raises the same type and message (torch -> ember) in both."""
-    with pytest.raises(exc) as t_err:
-        fn(torch)
-    with pytest.raises(type(t_err.value)) as e_err:
-        fn(ember)
-    assert str(e_err.value) == str(t_err.value).replace("torch", "ember")
 
 
 @pytest.mark.parametrize("fn", [

@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 
 import ember
 from nn_helpers import copy_params
-from oracle import assert_close, check, gradcheck_fd
+from oracle import assert_close, check, gradcheck_fd, same_error
 
 rng = np.random.RandomState(0)
 
@@ -156,12 +156,6 @@ def test_batch_norm_thread_count_independent():
 
 # ---- errors --------------------------------------------------------------------------------------
 
-def same_error(fn):
-    with pytest.raises(Exception) as t_err:
-        fn(torch)
-    with pytest.raises(type(t_err.value)) as e_err:
-        fn(ember)
-    assert str(e_err.value) == str(t_err.value).replace("torch", "ember")
 
 
 BAD_CALLS = [

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import ember
+from oracle import same_error
 from nn_helpers import copy_params
 
 rng = np.random.RandomState(0)
@@ -296,13 +297,6 @@ def test_dropout_module_train_and_eval():
 
 # ---- errors ----------------------------------------------------------------------------------------------
 
-def same_error(fn):
-    with pytest.raises(Exception) as t_err:
-        fn(torch)
-    with pytest.raises(type(t_err.value)) as e_err:
-        fn(ember)
-    assert str(e_err.value) == str(t_err.value).replace("torch", "ember")
-    return e_err.value
 
 
 def test_linear_wrong_feature_size_names_the_layer():

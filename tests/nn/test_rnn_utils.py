@@ -5,7 +5,8 @@ import pytest
 import torch
 
 import ember
-from nn_helpers import torch_single_thread, as_ember_text  # noqa: F401 (fixture)
+from oracle import same_error
+from nn_helpers import torch_single_thread  # noqa: F401 (fixture)
 
 U = "utils.rnn"
 
@@ -16,14 +17,6 @@ def _u(lib):
     return lib.nn.utils.rnn
 
 
-def same_error(fn):
-    """fn(lib) raises the same exception type and message (torch -> ember) for both libraries."""
-    with pytest.raises(Exception) as t_err:
-        fn(torch)
-    with pytest.raises(type(t_err.value)) as e_err:
-        fn(ember)
-    assert type(e_err.value) is type(t_err.value)
-    assert str(e_err.value) == as_ember_text(str(t_err.value))
 
 
 def _np(t):
