@@ -9,6 +9,7 @@
 #include "ember/optim.h"
 
 #include <cmath>
+#include <type_traits>
 #include "core/dispatch.h"
 #include "core/parallel.h"
 #include "ember/autograd.h"
@@ -27,17 +28,32 @@ inline T madd(T a, T b, T c) {
 #endif
 }
 
-// torch.lerp(self, end, weight) with a scalar weight.
-template <typename T>
+// Calls f(std::true_type()) or f(std::false_type()). The kernels take their option flags as
+// compile-time constants: GCC does not vectorise a loop that selects on a run-time bool or
+// loads or stores a tensor only when a flag is set, and these loops are too long for it to
+// unswitch by itself (a scalar Adam step ran at half torch's speed).
+template <typename F>
+void with_flag(bool flag, const F& f) {
+  if (flag) f(std::true_type());
+  else f(std::false_type());
+}
+
+// torch.lerp(self, end, weight) with a scalar weight; torch switches formula at |weight| 0.5.
+template <typename T, bool kSmallWeight>
 struct Lerp {
   T w, one_minus_w;
-  bool small;
-  explicit Lerp(double weight) : w(static_cast<T>(weight)), one_minus_w(T(1) - w), small(std::abs(w) < T(0.5)) {}
   T operator()(T self, T end) const {
     T diff = end - self;
-    return small ? madd(w, diff, self) : madd(-diff, one_minus_w, end);
+    if constexpr (kSmallWeight) return madd(w, diff, self);
+    else return madd(-diff, one_minus_w, end);
   }
 };
+
+template <typename T, typename F>
+void with_lerp(double weight, const F& f) {
+  const T w = static_cast<T>(weight);
+  with_flag(std::abs(w) < T(0.5), [&](auto small) { f(Lerp<T, decltype(small)::value>{w, T(1) - w}); });
+}
 
 // torch.maximum: NaN wins.
 template <typename T>
@@ -46,18 +62,25 @@ inline T nan_max(T a, T b) {
 }
 
 // The gradient as torch's step functions see it: negated for maximize, then `grad.add(param,
-// alpha=weight_decay)`.
-template <typename T>
+// alpha=weight_decay)` when weight_decay is not 0.
+template <typename T, bool kMaximize, bool kDecay>
 struct GradIn {
-  bool maximize, decay;
   T weight_decay;
-  GradIn(bool maximize, double weight_decay)
-      : maximize(maximize), decay(weight_decay != 0), weight_decay(static_cast<T>(weight_decay)) {}
   T operator()(T g, T p) const {
-    if (maximize) g = -g;
-    return decay ? madd(p, weight_decay, g) : g;
+    if constexpr (kMaximize) g = -g;
+    if constexpr (kDecay) return madd(p, weight_decay, g);
+    else return g;
   }
 };
+
+template <typename T, typename F>
+void with_grad_in(bool maximize, double weight_decay, const F& f) {
+  with_flag(maximize, [&](auto max) {
+    with_flag(weight_decay != 0, [&](auto decay) {
+      f(GradIn<T, decltype(max)::value, decltype(decay)::value>{static_cast<T>(weight_decay)});
+    });
+  });
+}
 
 // A contiguous buffer for a tensor the kernel reads and writes: the tensor itself, or a
 // contiguous copy that finish() copies back.
@@ -126,93 +149,88 @@ double increment_step(const Tensor& step) {
   return value;
 }
 
-// Runs body(begin, end) over the elements of one tensor, in parallel when it is large.
-template <typename F>
-void over_elements(int64_t n, const F& body) {
-  parallel_for(0, n, kGrainSize, body);
+// Runs update(i) for every element i of one tensor, in parallel when it is large. The update
+// is copied into each thread, so its pointers and hyper-parameters live in the thread's own
+// registers. (Captured by reference,
+// every store through a data pointer forces the captures to be reloaded, since they might
+// alias, and with two threads those reloads hit the caller's stack frame, a cache line the
+// caller keeps writing: the step ran four times slower on two threads than on one.)
+template <typename Update>
+void over_elements(int64_t n, const Update& update) {
+  parallel_for(0, n, kGrainSize, [update](int64_t begin, int64_t end) {
+    const Update local = update;
+    for (int64_t i = begin; i < end; ++i) local(i);
+  });
 }
 
 // ---- per-tensor kernels -------------------------------------------------------------------
+// GradInT and LerpT are the GradIn and Lerp instantiations the steps pick with with_grad_in and
+// with_lerp; the other k* flags are chosen with with_flag.
 
-template <typename T>
-void sgd_tensor(T* p, const T* g, T* buf, bool first_step, int64_t n, const GradIn<T>& grad_in, double lr,
-                double momentum, double dampening, bool nesterov) {
-  const T neg_lr = static_cast<T>(-lr), mom = static_cast<T>(momentum), keep = static_cast<T>(1 - dampening);
-  if (!buf) {
-    over_elements(n, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) p[i] = madd(grad_in(g[i], p[i]), neg_lr, p[i]);
-    });
-    return;
-  }
-  over_elements(n, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      T d = grad_in(g[i], p[i]);
-      T v = first_step ? d : madd(d, keep, buf[i] * mom);
+template <typename T, bool kMomentum, bool kFirstStep, bool kNesterov, typename GradInT>
+void sgd_tensor(T* p, const T* g, T* buf, int64_t n, GradInT grad_in, T neg_lr, T momentum, T keep) {
+  over_elements(n, [=](int64_t i) {
+    T d = grad_in(g[i], p[i]);
+    T update = d;
+    if constexpr (kMomentum) {
+      T v = kFirstStep ? d : madd(d, keep, buf[i] * momentum);
       buf[i] = v;
-      T update = nesterov ? madd(v, mom, d) : v;
-      p[i] = madd(update, neg_lr, p[i]);
+      update = kNesterov ? madd(v, momentum, d) : v;
+    }
+    p[i] = madd(update, neg_lr, p[i]);
+  });
+}
+
+template <typename T, bool kAmsgrad, typename GradInT, typename LerpT>
+void adam_tensor(T* p, const T* g, T* m, T* v, T* vmax, int64_t n, GradInT grad_in, T decay, LerpT lerp_m, T beta2,
+                 T one_minus_beta2, T bc2_sqrt, T eps, T neg_step_size) {
+  over_elements(n, [=](int64_t i) {
+    T pi = p[i] * decay;  // decay is 1 unless decoupled, and p * 1 == p exactly
+    T d = grad_in(g[i], pi);
+    T mi = lerp_m(m[i], d);
+    T vi = madd(one_minus_beta2 * d, d, v[i] * beta2);
+    m[i] = mi;
+    v[i] = vi;
+    T second = vi;
+    if constexpr (kAmsgrad) second = vmax[i] = nan_max(vmax[i], vi);
+    T denom = std::sqrt(second) / bc2_sqrt + eps;
+    p[i] = pi + (neg_step_size * mi) / denom;
+  });
+}
+
+template <typename T, bool kCentered, bool kMomentum, typename GradInT, typename LerpT>
+void rmsprop_tensor(T* p, const T* g, T* sq, T* gavg, T* buf, int64_t n, GradInT grad_in, T alpha, T one_minus_alpha,
+                    LerpT lerp_g, T eps, T momentum, T neg_lr) {
+  over_elements(n, [=](int64_t i) {
+    T d = grad_in(g[i], p[i]);
+    T s = madd(one_minus_alpha * d, d, sq[i] * alpha);
+    sq[i] = s;
+    T avg;
+    if constexpr (kCentered) {
+      T ga = lerp_g(gavg[i], d);
+      gavg[i] = ga;
+      avg = std::sqrt(madd(-ga, ga, s));
+    } else {
+      avg = std::sqrt(s);
+    }
+    avg = avg + eps;
+    if constexpr (kMomentum) {
+      T bi = buf[i] * momentum + d / avg;
+      buf[i] = bi;
+      p[i] = madd(bi, neg_lr, p[i]);
+    } else {
+      p[i] = p[i] + (neg_lr * d) / avg;
     }
   });
 }
 
-template <typename T>
-void adam_tensor(T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const GradIn<T>& grad_in, double decay_factor,
-                 const Lerp<T>& lerp_m, T beta2, T one_minus_beta2, T bc2_sqrt, T eps, T neg_step_size) {
-  const bool decoupled = decay_factor != 1.0;
-  const T decay = static_cast<T>(decay_factor);
-  over_elements(n, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      T pi = decoupled ? p[i] * decay : p[i];
-      T d = grad_in(g[i], pi);
-      T mi = lerp_m(m[i], d);
-      T vi = madd(one_minus_beta2 * d, d, v[i] * beta2);
-      m[i] = mi;
-      v[i] = vi;
-      T second = vi;
-      if (vmax) second = vmax[i] = nan_max(vmax[i], vi);
-      T denom = std::sqrt(second) / bc2_sqrt + eps;
-      p[i] = pi + (neg_step_size * mi) / denom;
-    }
-  });
-}
-
-template <typename T>
-void rmsprop_tensor(T* p, const T* g, T* sq, T* gavg, T* buf, int64_t n, const GradIn<T>& grad_in, T alpha,
-                    T one_minus_alpha, const Lerp<T>& lerp_g, T eps, T momentum, T neg_lr) {
-  over_elements(n, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      T d = grad_in(g[i], p[i]);
-      T s = madd(one_minus_alpha * d, d, sq[i] * alpha);
-      sq[i] = s;
-      T avg;
-      if (gavg) {
-        T ga = lerp_g(gavg[i], d);
-        gavg[i] = ga;
-        avg = std::sqrt(madd(-ga, ga, s));
-      } else {
-        avg = std::sqrt(s);
-      }
-      avg = avg + eps;
-      if (buf) {
-        T bi = buf[i] * momentum + d / avg;
-        buf[i] = bi;
-        p[i] = madd(bi, neg_lr, p[i]);
-      } else {
-        p[i] = p[i] + (neg_lr * d) / avg;
-      }
-    }
-  });
-}
-
-template <typename T>
-void adagrad_tensor(T* p, const T* g, T* sum, int64_t n, const GradIn<T>& grad_in, T eps, T neg_clr) {
-  over_elements(n, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      T d = grad_in(g[i], p[i]);
-      T s = madd(d, d, sum[i]);
-      sum[i] = s;
-      p[i] = p[i] + (neg_clr * d) / (std::sqrt(s) + eps);
-    }
+template <typename T, typename GradInT>
+void adagrad_tensor(T* p, const T* g, T* sum, int64_t n, GradInT grad_in, T eps, T neg_clr) {
+  over_elements(n, [=](int64_t i) {
+    T d = grad_in(g[i], p[i]);
+    T s = madd(d, d, sum[i]);
+    sum[i] = s;
+    p[i] = p[i] + (neg_clr * d) / (std::sqrt(s) + eps);
   });
 }
 
@@ -243,8 +261,18 @@ void sgd_step(const std::vector<Tensor>& params, const std::vector<Tensor>& grad
     if (momentum != 0) buf.emplace(momentum_buffers[i]);
     dispatch_floating(params[i].dtype(), "sgd", [&](auto tag) {
       using T = decltype(tag);
-      sgd_tensor<T>(p.data<T>(), g.data<T>(), buf ? buf->data<T>() : nullptr, first_step, params[i].numel(),
-                    GradIn<T>(maximize, weight_decay), lr, momentum, dampening, nesterov);
+      T* buf_data = buf ? buf->data<T>() : nullptr;
+      with_grad_in<T>(maximize, weight_decay, [&](auto grad_in) {
+        with_flag(momentum != 0, [&](auto has_momentum) {
+          with_flag(first_step, [&](auto first) {
+            with_flag(nesterov, [&](auto nest) {
+              sgd_tensor<T, has_momentum, first, nest>(p.data<T>(), g.data<T>(), buf_data, params[i].numel(),
+                                                       grad_in, static_cast<T>(-lr), static_cast<T>(momentum),
+                                                       static_cast<T>(1 - dampening));
+            });
+          });
+        });
+      });
     });
     p.finish();
     if (buf) buf->finish();
@@ -278,10 +306,17 @@ void adam_step(const std::vector<Tensor>& params, const std::vector<Tensor>& gra
     const double decay_factor = decoupled ? 1 - lr * weight_decay : 1.0;
     dispatch_floating(params[i].dtype(), opt, [&](auto tag) {
       using T = decltype(tag);
-      adam_tensor<T>(p.data<T>(), g.data<T>(), m.data<T>(), v.data<T>(), vmax ? vmax->data<T>() : nullptr,
-                     params[i].numel(), GradIn<T>(maximize, decoupled ? 0.0 : weight_decay), decay_factor,
-                     Lerp<T>(1 - beta1), static_cast<T>(beta2), static_cast<T>(1 - beta2),
-                     static_cast<T>(bias_correction2_sqrt), static_cast<T>(eps), static_cast<T>(-step_size));
+      T* vmax_data = vmax ? vmax->data<T>() : nullptr;
+      with_grad_in<T>(maximize, decoupled ? 0.0 : weight_decay, [&](auto grad_in) {
+        with_lerp<T>(1 - beta1, [&](auto lerp_m) {
+          with_flag(amsgrad, [&](auto ams) {
+            adam_tensor<T, ams>(p.data<T>(), g.data<T>(), m.data<T>(), v.data<T>(), vmax_data, params[i].numel(),
+                                grad_in, static_cast<T>(decay_factor), lerp_m, static_cast<T>(beta2),
+                                static_cast<T>(1 - beta2), static_cast<T>(bias_correction2_sqrt),
+                                static_cast<T>(eps), static_cast<T>(-step_size));
+          });
+        });
+      });
     });
     p.finish();
     m.finish();
@@ -309,10 +344,20 @@ void rmsprop_step(const std::vector<Tensor>& params, const std::vector<Tensor>& 
     Tensor g = dense_grad(grads[i]);
     dispatch_floating(params[i].dtype(), "rmsprop", [&](auto tag) {
       using T = decltype(tag);
-      rmsprop_tensor<T>(p.data<T>(), g.data<T>(), sq.data<T>(), gavg ? gavg->data<T>() : nullptr,
-                        buf ? buf->data<T>() : nullptr, params[i].numel(), GradIn<T>(maximize, weight_decay),
-                        static_cast<T>(alpha), static_cast<T>(1 - alpha), Lerp<T>(1 - alpha), static_cast<T>(eps),
-                        static_cast<T>(momentum), static_cast<T>(-lr));
+      T* gavg_data = gavg ? gavg->data<T>() : nullptr;
+      T* buf_data = buf ? buf->data<T>() : nullptr;
+      with_grad_in<T>(maximize, weight_decay, [&](auto grad_in) {
+        with_lerp<T>(1 - alpha, [&](auto lerp_g) {
+          with_flag(centered, [&](auto cent) {
+            with_flag(momentum > 0, [&](auto has_momentum) {
+              rmsprop_tensor<T, cent, has_momentum>(p.data<T>(), g.data<T>(), sq.data<T>(), gavg_data, buf_data,
+                                                    params[i].numel(), grad_in, static_cast<T>(alpha),
+                                                    static_cast<T>(1 - alpha), lerp_g, static_cast<T>(eps),
+                                                    static_cast<T>(momentum), static_cast<T>(-lr));
+            });
+          });
+        });
+      });
     });
     p.finish();
     sq.finish();
@@ -335,8 +380,10 @@ void adagrad_step(const std::vector<Tensor>& params, const std::vector<Tensor>& 
     Tensor g = dense_grad(grads[i]);
     dispatch_floating(params[i].dtype(), "adagrad", [&](auto tag) {
       using T = decltype(tag);
-      adagrad_tensor<T>(p.data<T>(), g.data<T>(), sum.data<T>(), params[i].numel(), GradIn<T>(maximize, weight_decay),
-                        static_cast<T>(eps), static_cast<T>(-clr));
+      with_grad_in<T>(maximize, weight_decay, [&](auto grad_in) {
+        adagrad_tensor<T>(p.data<T>(), g.data<T>(), sum.data<T>(), params[i].numel(), grad_in, static_cast<T>(eps),
+                          static_cast<T>(-clr));
+      });
     });
     p.finish();
     sum.finish();
