@@ -121,6 +121,7 @@ using namespace ember_py;
 
 PYBIND11_MODULE(_C, m) {
   m.doc() = "ember core";
+  ember::tune_allocator();
 
   py::register_exception_translator([](std::exception_ptr p) {
     try {
