@@ -329,6 +329,10 @@ void gemm_simd(const T* a, int64_t as0, int64_t as1, const T* b, int64_t bs0, in
   if (n <= 0 || m <= 0 || k <= 0) return;
   // k blocks of equal size (bounds depend only on k).
   int64_t kblocks = (k + KC - 1) / KC, kcs = (k + kblocks - 1) / kblocks;
+  // Row panels of near-equal height (32 rows: 11 + 11 + 10, not 14 + 14 + 4): a short last
+  // panel leaves most of the FMA units idle.
+  const int64_t panels = (n + kMR - 1) / kMR, base_rows = n / panels, taller = n % panels;
+  auto panel_rows = [&](int64_t panel) { return base_rows + (panel < taller ? 1 : 0); };
   thread_local Scratch<T> abuf, bbuf;
   T* ap = abuf.get(static_cast<size_t>(kMR * kcs + Simd<T>::W));
   // Row-major b feeding only a few row panels is read in place: each value is used a few
@@ -344,8 +348,8 @@ void gemm_simd(const T* a, int64_t as0, int64_t as1, const T* b, int64_t bs0, in
       // Where panel jr of the block is, and the distance between its k rows.
       int64_t full = direct_b ? nb / NR * NR : 0;
       pack_b(bblock + full * bs1, bs0, bs1, kc, nb - full, bp);
-      for (int64_t ir = 0; ir < n; ir += kMR) {
-        int64_t mr = std::min<int64_t>(kMR, n - ir);
+      for (int64_t ir = 0, panel = 0; ir < n; ir += panel_rows(panel++)) {
+        int64_t mr = panel_rows(panel);
         pack_a(a + ir * as0 + pc * as1, as0, as1, mr, kc, ap);
         KernelFn<T> kern = kKernels<T>[mr];
         T* o = out + ir * ldo + jc;

@@ -264,16 +264,17 @@ void column_sums(const T* a, int64_t rows, int64_t cols, T* out, bool accumulate
     for (int64_t j = 0; j < cols; ++j) out[j] += a[i * cols + j];
 }
 
-// dst [cols, rows] = src [rows, cols]^T, both contiguous. In square tiles: a plain loop writes
-// (or reads) one value per cache line, which made this a tenth of an LSTM forward.
+// dst [cols, rows] (row stride ldd) = src [rows, cols]^T, src contiguous. In square tiles: a
+// plain loop writes (or reads) one value per cache line, which made this a tenth of an LSTM
+// forward.
 template <typename T>
-void transpose(const T* src, int64_t rows, int64_t cols, T* dst) {
+void transpose(const T* src, int64_t rows, int64_t cols, T* dst, int64_t ldd) {
   constexpr int64_t kTile = 16;
   for (int64_t r0 = 0; r0 < rows; r0 += kTile)
     for (int64_t c0 = 0; c0 < cols; c0 += kTile) {
       const int64_t r1 = std::min(rows, r0 + kTile), c1 = std::min(cols, c0 + kTile);
       for (int64_t c = c0; c < c1; ++c)
-        for (int64_t r = r0; r < r1; ++r) dst[c * rows + r] = src[r * cols + c];
+        for (int64_t r = r0; r < r1; ++r) dst[c * ldd + r] = src[r * cols + c];
     }
 }
 
@@ -296,8 +297,11 @@ void direction_forward(const Spec& sp, const Steps& st, bool reverse, const T* X
   gemm_nt<T>(X, I, w.w_ih.data<T>(), xg.get(), GH, N, I, GH, T(0));
   // W_hh^T [Hout, GH] row-major, once per call: the per-step GEMM then reads it in place
   // instead of repacking the transposed weight at every step.
-  std::unique_ptr<T[]> w_hh_t(new T[static_cast<size_t>(Hout * GH)]);
-  transpose<T>(w.w_hh.data<T>(), GH, Hout, w_hh_t.get());
+  // Its rows are padded by one cache line: at a power-of-two stride (GH is 4H) the GEMM's
+  // reads of successive rows all land in the same few L1 sets and evict each other.
+  const int64_t ld_hh = GH + 64 / static_cast<int64_t>(sizeof(T));
+  std::unique_ptr<T[]> w_hh_t(new T[static_cast<size_t>(Hout * ld_hh)]);
+  transpose<T>(w.w_hh.data<T>(), GH, Hout, w_hh_t.get(), ld_hh);
   const T *b_ih = w.b_ih.data<T>(), *b_hh = w.b_hh.data<T>();
   T *gates = cache.gates.data<T>(), *h_prev = cache.h_prev.data<T>();
   T* h = h_n;  // the state buffer ends as h_n
@@ -315,7 +319,7 @@ void direction_forward(const Spec& sp, const Steps& st, bool reverse, const T* X
       if (lstm) std::memcpy(c + started * H, c0 + started * H, sizeof(T) * (rows - started) * H);
     }
     std::memcpy(h_prev + off * Hout, h, sizeof(T) * rows * Hout);
-    gemm_nn<T>(h, Hout, w_hh_t.get(), hg.get(), GH, rows, Hout, GH, T(0));
+    gemm<T>(h, Hout, 1, w_hh_t.get(), ld_hh, 1, hg.get(), GH, rows, Hout, GH, T(1), T(0));
     const T* x = xg.get() + off * GH;
     switch (sp.mode) {
       case Mode::RnnTanh:
