@@ -226,8 +226,60 @@ inline void for_each_window(const PoolPlan& p, const F& f) {
 // ---- max pooling: values and flat indices -------------------------------------------------
 // The first largest value of each window (NaN wins, as torch); the index is the window's first
 // in-bounds tap when every value is -inf.
+// Whether windows along one axis all have `count` taps, starting `stride` apart (no padding
+// or ceil-mode overhang clips them).
+bool regular_windows(const std::vector<Window>& win, int64_t& stride) {
+  stride = win.size() > 1 ? win[1].start - win[0].start : 1;
+  for (size_t o = 0; o < win.size(); ++o)
+    if (win[o].count != win[0].count || win[o].start != win[0].start + static_cast<int64_t>(o) * stride) return false;
+  return true;
+}
+
+// 2-d max pooling whose windows are all whole (the usual case): each output row is built tap
+// by tap across all of its windows. The generic loop below walks one window at a time and
+// branches on each comparison, which real activations make a coin flip: it ran at a quarter
+// of this speed. Taps are visited in the same order, so values and indices are identical.
+template <typename T>
+bool max_pool2d_whole_windows(const PoolPlan& p, const T* x, T* y, int64_t* idx) {
+  int64_t sh = 0, sw = 0;
+  if (p.in[0] != 1 || p.win[1].empty() || p.win[2].empty() || !regular_windows(p.win[1], sh) ||
+      !regular_windows(p.win[2], sw))
+    return false;
+  const int64_t W = p.in[2], ip = p.in_plane(), op = p.out_plane(), OH = p.out[1], OW = p.out[2];
+  const int64_t KH = p.win[1][0].count, KW = p.win[2][0].count, dh = p.step[1], dw = p.step[2];
+  const int64_t row0 = p.win[1][0].start, col0 = p.win[2][0].start;
+  parallel_for(0, p.planes, plane_grain(op * KH * KW), [=](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const T* xp = x + b * ip;
+      for (int64_t oh = 0; oh < OH; ++oh) {
+        T* best = y + b * op + oh * OW;
+        int64_t* arg = idx + b * op + oh * OW;
+        const int64_t first = (row0 + oh * sh) * W + col0;
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          best[ow] = std::is_floating_point_v<T> ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest();
+          arg[ow] = first + ow * sw;
+        }
+        for (int64_t kh = 0; kh < KH; ++kh)
+          for (int64_t kw = 0; kw < KW; ++kw) {
+            const int64_t tap = first + kh * dh * W + kw * dw;
+#pragma omp simd
+            for (int64_t ow = 0; ow < OW; ++ow) {
+              const int64_t i = tap + ow * sw;
+              const T v = xp[i];
+              const bool take = (v > best[ow]) | is_nan_value(v);
+              best[ow] = take ? v : best[ow];
+              arg[ow] = take ? i : arg[ow];
+            }
+          }
+      }
+    }
+  });
+  return true;
+}
+
 template <typename T>
 void max_pool_kernel(const PoolPlan& p, const T* x, T* y, int64_t* idx) {
+  if (max_pool2d_whole_windows(p, x, y, idx)) return;
   const int64_t H = p.in[1], W = p.in[2], ip = p.in_plane(), op = p.out_plane();
   const int64_t sd = p.step[0], sh = p.step[1], sw = p.step[2];
   const int64_t taps = std::max<int64_t>(1, ip / std::max<int64_t>(1, op));
