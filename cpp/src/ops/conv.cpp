@@ -55,27 +55,89 @@ struct ConvGeom {
   Shape col_shape() const { return Shape(col + 3 - nd, col + 3); }
 };
 
-// row[0, n) = from[0, n) within [lo, hi), zeros outside, for rows of at most one SIMD register
-// (masked loads read nothing outside [lo, hi)); false when the row is too long or there is no
-// AVX-512.
+// One kernel offset's copy between an image row and a column row of OW positions: column ow
+// reads image column ow * s + off, and [lo, hi) are the columns inside the image. Rows of at
+// most one SIMD register (stride 1, float or double with AVX-512) move with one masked load and
+// store, the masks made once per kernel offset: small images have thousands of such rows.
 template <typename T>
-inline bool short_row_copy(const T* from, T* row, int64_t lo, int64_t hi, int64_t n) {
+struct RowCopy {
+  int64_t OW, s, off, lo, hi;
 #if defined(__AVX512F__)
-  if constexpr (std::is_same_v<T, float>) {
-    if (n > 16) return false;
-    const __mmask16 in = static_cast<__mmask16>(((1u << hi) - 1u) & ~((1u << lo) - 1u));
-    _mm512_mask_storeu_ps(row, static_cast<__mmask16>((1u << n) - 1u), _mm512_maskz_loadu_ps(in, from));
-    return true;
-  } else if constexpr (std::is_same_v<T, double>) {
-    if (n > 8) return false;
-    const __mmask8 in = static_cast<__mmask8>(((1u << hi) - 1u) & ~((1u << lo) - 1u));
-    _mm512_mask_storeu_pd(row, static_cast<__mmask8>((1u << n) - 1u), _mm512_maskz_loadu_pd(in, from));
-    return true;
-  }
+  bool short_row = false;
+  uint32_t in_mask = 0, row_mask = 0;
 #endif
-  (void)from, (void)row, (void)lo, (void)hi, (void)n;
-  return false;
-}
+  RowCopy(int64_t OW, int64_t IW, int64_t s, int64_t off) : OW(OW), s(s), off(off) {
+    lo = off >= 0 ? 0 : (-off + s - 1) / s;
+    hi = IW - 1 - off < 0 ? 0 : (IW - 1 - off) / s + 1;
+    lo = std::min(lo, OW);
+    hi = std::clamp(hi, lo, OW);
+#if defined(__AVX512F__)
+    constexpr int64_t kLanes = 64 / sizeof(T);
+    if ((std::is_same_v<T, float> || std::is_same_v<T, double>) && s == 1 && OW <= kLanes) {
+      short_row = true;
+      in_mask = ((1u << hi) - 1u) & ~((1u << lo) - 1u);
+      row_mask = (1u << OW) - 1u;
+    }
+#endif
+  }
+
+  // row = the image row's patch values, zeros outside the image.
+  void to_col(const T* src, T* row) const {
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<T, float>) {
+      if (short_row) {
+        _mm512_mask_storeu_ps(row, static_cast<__mmask16>(row_mask),
+                              _mm512_maskz_loadu_ps(static_cast<__mmask16>(in_mask), src + off));
+        return;
+      }
+    } else if constexpr (std::is_same_v<T, double>) {
+      if (short_row) {
+        _mm512_mask_storeu_pd(row, static_cast<__mmask8>(row_mask),
+                              _mm512_maskz_loadu_pd(static_cast<__mmask8>(in_mask), src + off));
+        return;
+      }
+    }
+#endif
+    for (int64_t ow = 0; ow < lo; ++ow) row[ow] = T(0);
+    // Short rows: an inline loop beats a library memmove call.
+    if (s == 1) {
+      const T* from = src + off;
+#pragma GCC ivdep
+      for (int64_t ow = lo; ow < hi; ++ow) row[ow] = from[ow];
+    } else {
+      for (int64_t ow = lo; ow < hi; ++ow) row[ow] = src[ow * s + off];
+    }
+    for (int64_t ow = hi; ow < OW; ++ow) row[ow] = T(0);
+  }
+
+  // The image row += the row's values that fall inside the image.
+  void to_img(T* src, const T* row) const {
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<T, float>) {
+      if (short_row) {
+        const __mmask16 k = static_cast<__mmask16>(in_mask);
+        _mm512_mask_storeu_ps(src + off, k,
+                              _mm512_add_ps(_mm512_maskz_loadu_ps(k, src + off), _mm512_maskz_loadu_ps(k, row)));
+        return;
+      }
+    } else if constexpr (std::is_same_v<T, double>) {
+      if (short_row) {
+        const __mmask8 k = static_cast<__mmask8>(in_mask);
+        _mm512_mask_storeu_pd(src + off, k,
+                              _mm512_add_pd(_mm512_maskz_loadu_pd(k, src + off), _mm512_maskz_loadu_pd(k, row)));
+        return;
+      }
+    }
+#endif
+    if (s == 1) {
+      T* dst = src + off;
+#pragma GCC ivdep
+      for (int64_t ow = lo; ow < hi; ++ow) dst[ow] += row[ow];
+    } else {
+      for (int64_t ow = lo; ow < hi; ++ow) src[ow * s + off] += row[ow];
+    }
+  }
+};
 
 // Copies image patches of channels [c0, c1) into their rows of `col` (kToCol; zeros outside the
 // image) or adds those rows back into the image (!kToCol). Rows are (channel, kernel offset),
@@ -86,55 +148,45 @@ template <bool kToCol, typename T>
 void im2col_loop(T* img, T* col, int64_t c0, int64_t c1, const ConvGeom& g, int64_t ld, int64_t q0 = 0,
                  int64_t q1 = -1) {
   const int64_t I = g.img_size(), K = g.k_size();
-  const int64_t OD = g.col[0], OH = g.col[1], OW = g.col[2], ID = g.img[0], IH = g.img[1], IW = g.img[2];
-  const int64_t s = g.stride[2];
-  const int64_t q_end = q1 < 0 ? OD * OH : q1;
+  const int64_t OH = g.col[1], OW = g.col[2], ID = g.img[0], IH = g.img[1], IW = g.img[2];
+  const int64_t sh = g.stride[1];
+  const int64_t q_end = q1 < 0 ? g.col[0] * OH : q1;
   for (int64_t c = c0; c < c1; ++c) {
     T* plane = img + c * I;
     int64_t kidx = c * K;
     for (int64_t kd = 0; kd < g.k[0]; ++kd)
       for (int64_t kh = 0; kh < g.k[1]; ++kh)
         for (int64_t kw = 0; kw < g.k[2]; ++kw, ++kidx) {
+          const RowCopy<T> copy(OW, IW, g.stride[2], kw * g.dil[2] - g.pad[2]);
           T* row = col + kidx * ld;
-          // Column ow reads image column ow * s + off; [lo, hi) are the ones inside the image.
-          const int64_t off = kw * g.dil[2] - g.pad[2];
-          int64_t lo = off >= 0 ? 0 : (-off + s - 1) / s;
-          int64_t hi = IW - 1 - off < 0 ? 0 : (IW - 1 - off) / s + 1;
-          lo = std::min(lo, OW);
-          hi = std::clamp(hi, lo, OW);
-          for (int64_t q = q0; q < q_end; ++q, row += OW) {
-            {
-              const int64_t od = q / OH, oh = q % OH;
-              const int64_t id = od * g.stride[0] - g.pad[0] + kd * g.dil[0];
-              const int64_t ih = oh * g.stride[1] - g.pad[1] + kh * g.dil[1];
-              if (id < 0 || id >= ID || ih < 0 || ih >= IH) {
+          // Output rows in bands of one output depth: rows whose image row lies outside the
+          // image are zeros, the rest copies, with no per-row index arithmetic.
+          for (int64_t q = q0; q < q_end;) {
+            const int64_t od = q / OH, oh0 = q % OH, oh1 = std::min(OH, oh0 + (q_end - q));
+            const int64_t id = od * g.stride[0] - g.pad[0] + kd * g.dil[0];
+            // Rows oh with image row ih = oh * sh + ih_off inside [0, IH): [in0, in1).
+            const int64_t ih_off = kh * g.dil[1] - g.pad[1];
+            int64_t in0 = oh0, in1 = oh0;
+            if (id >= 0 && id < ID) {
+              in0 = std::clamp<int64_t>(ih_off >= 0 ? 0 : (-ih_off + sh - 1) / sh, oh0, oh1);
+              in1 = std::clamp<int64_t>(IH - 1 - ih_off < 0 ? 0 : (IH - 1 - ih_off) / sh + 1, in0, oh1);
+            }
+            if constexpr (kToCol) {
+              std::fill(row, row + (in0 - oh0) * OW, T(0));
+              std::fill(row + (in1 - oh0) * OW, row + (oh1 - oh0) * OW, T(0));
+            }
+            if (in1 > in0) {
+              T* src = plane + (id * IH + in0 * sh + ih_off) * IW;
+              T* r = row + (in0 - oh0) * OW;
+              for (int64_t oh = in0; oh < in1; ++oh, src += sh * IW, r += OW) {
                 if constexpr (kToCol)
-                  for (int64_t ow = 0; ow < OW; ++ow) row[ow] = T(0);
-                continue;
-              }
-              T* src = plane + (id * IH + ih) * IW;
-              if constexpr (kToCol) {
-                if (s == 1 && short_row_copy(src + off, row, lo, hi, OW)) continue;
-                for (int64_t ow = 0; ow < lo; ++ow) row[ow] = T(0);
-                // Short rows: an inline loop beats a library memmove call.
-                if (s == 1) {
-                  const T* from = src + off;
-#pragma GCC ivdep
-                  for (int64_t ow = lo; ow < hi; ++ow) row[ow] = from[ow];
-                } else {
-                  for (int64_t ow = lo; ow < hi; ++ow) row[ow] = src[ow * s + off];
-                }
-                for (int64_t ow = hi; ow < OW; ++ow) row[ow] = T(0);
-              } else {
-                if (s == 1) {
-                  T* dst = src + off;
-#pragma GCC ivdep
-                  for (int64_t ow = lo; ow < hi; ++ow) dst[ow] += row[ow];
-                } else {
-                  for (int64_t ow = lo; ow < hi; ++ow) src[ow * s + off] += row[ow];
-                }
+                  copy.to_col(src, r);
+                else
+                  copy.to_img(src, r);
               }
             }
+            row += (oh1 - oh0) * OW;
+            q += oh1 - oh0;
           }
         }
   }
