@@ -27,6 +27,7 @@
 #include <cstring>
 #include <memory>
 #include <type_traits>
+#include <vector>
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
@@ -81,19 +82,24 @@ struct RowCopy {
 #endif
   }
 
-  // row = the image row's patch values, zeros outside the image.
+  // row = the image row's patch values, zeros outside the image. With kSpill a short row is
+  // stored as a whole register, overwriting up to one register past its end: callers let it
+  // spill only into rows they write afterwards (a masked store cost several times more).
+  template <bool kSpill = false>
   void to_col(const T* src, T* row) const {
 #if defined(__AVX512F__)
     if constexpr (std::is_same_v<T, float>) {
       if (short_row) {
-        _mm512_mask_storeu_ps(row, static_cast<__mmask16>(row_mask),
-                              _mm512_maskz_loadu_ps(static_cast<__mmask16>(in_mask), src + off));
+        const __m512 v = _mm512_maskz_loadu_ps(static_cast<__mmask16>(in_mask), src + off);
+        if constexpr (kSpill) _mm512_storeu_ps(row, v);
+        else _mm512_mask_storeu_ps(row, static_cast<__mmask16>(row_mask), v);
         return;
       }
     } else if constexpr (std::is_same_v<T, double>) {
       if (short_row) {
-        _mm512_mask_storeu_pd(row, static_cast<__mmask8>(row_mask),
-                              _mm512_maskz_loadu_pd(static_cast<__mmask8>(in_mask), src + off));
+        const __m512d v = _mm512_maskz_loadu_pd(static_cast<__mmask8>(in_mask), src + off);
+        if constexpr (kSpill) _mm512_storeu_pd(row, v);
+        else _mm512_mask_storeu_pd(row, static_cast<__mmask8>(row_mask), v);
         return;
       }
     }
@@ -139,56 +145,99 @@ struct RowCopy {
   }
 };
 
+// A run of output rows [first, first + rows) of one output depth, for one (kd, kh) offset:
+// rows [in0, in1) of it read image rows (the first at src, image rows `step` apart), the others
+// are outside the image. Offsets are relative to the column row and to the channel's plane.
+struct RowBand {
+  int64_t col_offset, rows, in0, in1, src, step;
+};
+
 // Copies image patches of channels [c0, c1) into their rows of `col` (kToCol; zeros outside the
 // image) or adds those rows back into the image (!kToCol). Rows are (channel, kernel offset),
 // `ld` apart; columns the column-side positions (L of them, then possibly other samples'), or
 // only those of output rows [q0, q1) (rows: the OD * OH runs of OW positions). `img` is only
-// read when kToCol.
+// read when kToCol. Everything that does not depend on the channel (bounds, masks) is worked
+// out once per call: with small images a channel's kernel offset has only a few rows to copy.
 template <bool kToCol, typename T>
 void im2col_loop(T* img, T* col, int64_t c0, int64_t c1, const ConvGeom& g, int64_t ld, int64_t q0 = 0,
                  int64_t q1 = -1) {
   const int64_t I = g.img_size(), K = g.k_size();
   const int64_t OH = g.col[1], OW = g.col[2], ID = g.img[0], IH = g.img[1], IW = g.img[2];
-  const int64_t sh = g.stride[1];
+  const int64_t sh = g.stride[1], KDH = g.k[0] * g.k[1], KW = g.k[2];
   const int64_t q_end = q1 < 0 ? g.col[0] * OH : q1;
+  std::vector<RowCopy<T>> copies;
+  copies.reserve(static_cast<size_t>(KW));
+  for (int64_t kw = 0; kw < KW; ++kw) copies.emplace_back(OW, IW, g.stride[2], kw * g.dil[2] - g.pad[2]);
+  // bands[kdh] for each (kd, kh): one band per output depth in [q0, q_end).
+  std::vector<std::vector<RowBand>> bands(static_cast<size_t>(KDH));
+  for (int64_t kd = 0; kd < g.k[0]; ++kd)
+    for (int64_t kh = 0; kh < g.k[1]; ++kh) {
+      const int64_t ih_off = kh * g.dil[1] - g.pad[1];
+      for (int64_t q = q0; q < q_end;) {
+        const int64_t od = q / OH, oh0 = q % OH, oh1 = std::min(OH, oh0 + (q_end - q));
+        const int64_t id = od * g.stride[0] - g.pad[0] + kd * g.dil[0];
+        // Rows oh with image row ih = oh * sh + ih_off inside [0, IH): [in0, in1).
+        int64_t in0 = oh0, in1 = oh0;
+        if (id >= 0 && id < ID) {
+          in0 = std::clamp<int64_t>(ih_off >= 0 ? 0 : (-ih_off + sh - 1) / sh, oh0, oh1);
+          in1 = std::clamp<int64_t>(IH - 1 - ih_off < 0 ? 0 : (IH - 1 - ih_off) / sh + 1, in0, oh1);
+        }
+        const int64_t src = in1 > in0 ? (id * IH + in0 * sh + ih_off) * IW : 0;
+        bands[kd * g.k[1] + kh].push_back({(q - q0) * OW, oh1 - oh0, in0 - oh0, in1 - oh0, src, sh * IW});
+        q += oh1 - oh0;
+      }
+    }
+  constexpr int64_t kLanes = 64 / static_cast<int64_t>(sizeof(T));
   for (int64_t c = c0; c < c1; ++c) {
     T* plane = img + c * I;
-    int64_t kidx = c * K;
-    for (int64_t kd = 0; kd < g.k[0]; ++kd)
-      for (int64_t kh = 0; kh < g.k[1]; ++kh)
-        for (int64_t kw = 0; kw < g.k[2]; ++kw, ++kidx) {
-          const RowCopy<T> copy(OW, IW, g.stride[2], kw * g.dil[2] - g.pad[2]);
-          T* row = col + kidx * ld;
-          // Output rows in bands of one output depth: rows whose image row lies outside the
-          // image are zeros, the rest copies, with no per-row index arithmetic.
-          for (int64_t q = q0; q < q_end;) {
-            const int64_t od = q / OH, oh0 = q % OH, oh1 = std::min(OH, oh0 + (q_end - q));
-            const int64_t id = od * g.stride[0] - g.pad[0] + kd * g.dil[0];
-            // Rows oh with image row ih = oh * sh + ih_off inside [0, IH): [in0, in1).
-            const int64_t ih_off = kh * g.dil[1] - g.pad[1];
-            int64_t in0 = oh0, in1 = oh0;
-            if (id >= 0 && id < ID) {
-              in0 = std::clamp<int64_t>(ih_off >= 0 ? 0 : (-ih_off + sh - 1) / sh, oh0, oh1);
-              in1 = std::clamp<int64_t>(IH - 1 - ih_off < 0 ? 0 : (IH - 1 - ih_off) / sh + 1, in0, oh1);
-            }
-            if constexpr (kToCol) {
-              std::fill(row, row + (in0 - oh0) * OW, T(0));
-              std::fill(row + (in1 - oh0) * OW, row + (oh1 - oh0) * OW, T(0));
-            }
-            if (in1 > in0) {
-              T* src = plane + (id * IH + in0 * sh + ih_off) * IW;
-              T* r = row + (in0 - oh0) * OW;
-              for (int64_t oh = in0; oh < in1; ++oh, src += sh * IW, r += OW) {
-                if constexpr (kToCol)
-                  copy.to_col(src, r);
-                else
-                  copy.to_img(src, r);
+    for (int64_t kdh = 0; kdh < KDH; ++kdh)
+      for (int64_t kw = 0; kw < KW; ++kw) {
+        const RowCopy<T>& copy = copies[kw];
+        T* const col_row = col + (c * K + kdh * KW + kw) * ld;
+        for (const RowBand& b : bands[kdh]) {
+          T* row = col_row + b.col_offset;
+          T* src = plane + b.src;
+          T* r = row + b.in0 * OW;
+          if constexpr (kToCol) {
+            if (b.in0 > 0) std::fill(row, r, T(0));
+            // Rows a whole register before the band's end may spill into the rows after them
+            // (written next, or zero-filled below).
+            const T* spill_end = row + b.rows * OW - kLanes;
+            int64_t oh = b.in0;
+#if defined(__AVX512F__)
+            if constexpr (std::is_same_v<T, float>) {
+              if (copy.short_row) {  // the common small-image case, with the mask in a register
+                const __mmask16 in = static_cast<__mmask16>(copy.in_mask);
+                const float* from = src + copy.off;
+                for (; oh < b.in1 && r <= spill_end; ++oh, from += b.step, r += OW)
+                  _mm512_storeu_ps(r, _mm512_maskz_loadu_ps(in, from));
+                src += (oh - b.in0) * b.step;
               }
             }
-            row += (oh1 - oh0) * OW;
-            q += oh1 - oh0;
+#endif
+            for (; oh < b.in1; ++oh, src += b.step, r += OW) {
+              if (r <= spill_end)
+                copy.template to_col<true>(src, r);
+              else
+                copy.to_col(src, r);
+            }
+            if (b.in1 < b.rows) std::fill(row + b.in1 * OW, row + b.rows * OW, T(0));
+          } else {
+            int64_t oh = b.in0;
+#if defined(__AVX512F__)
+            if constexpr (std::is_same_v<T, float>) {
+              if (copy.short_row) {
+                const __mmask16 in = static_cast<__mmask16>(copy.in_mask);
+                float* to = src + copy.off;
+                for (; oh < b.in1; ++oh, to += b.step, r += OW)
+                  _mm512_mask_storeu_ps(to, in, _mm512_add_ps(_mm512_maskz_loadu_ps(in, to), _mm512_maskz_loadu_ps(in, r)));
+              }
+            }
+#endif
+            for (; oh < b.in1; ++oh, src += b.step, r += OW) copy.to_img(src, r);
           }
         }
+      }
   }
 }
 
