@@ -168,8 +168,10 @@ void im2col_loop(T* img, T* col, int64_t c0, int64_t c1, const ConvGeom& g, int6
   std::vector<RowCopy<T>> copies;
   copies.reserve(static_cast<size_t>(KW));
   for (int64_t kw = 0; kw < KW; ++kw) copies.emplace_back(OW, IW, g.stride[2], kw * g.dil[2] - g.pad[2]);
-  // bands[kdh] for each (kd, kh): one band per output depth in [q0, q_end).
-  std::vector<std::vector<RowBand>> bands(static_cast<size_t>(KDH));
+  // For each (kd, kh), one band per output depth in [q0, q_end): bands[kdh * per_offset + i].
+  const int64_t per_offset = q_end <= q0 ? 0 : (q_end - 1) / OH - q0 / OH + 1;
+  std::vector<RowBand> bands;
+  bands.reserve(static_cast<size_t>(KDH * per_offset));
   for (int64_t kd = 0; kd < g.k[0]; ++kd)
     for (int64_t kh = 0; kh < g.k[1]; ++kh) {
       const int64_t ih_off = kh * g.dil[1] - g.pad[1];
@@ -183,7 +185,7 @@ void im2col_loop(T* img, T* col, int64_t c0, int64_t c1, const ConvGeom& g, int6
           in1 = std::clamp<int64_t>(IH - 1 - ih_off < 0 ? 0 : (IH - 1 - ih_off) / sh + 1, in0, oh1);
         }
         const int64_t src = in1 > in0 ? (id * IH + in0 * sh + ih_off) * IW : 0;
-        bands[kd * g.k[1] + kh].push_back({(q - q0) * OW, oh1 - oh0, in0 - oh0, in1 - oh0, src, sh * IW});
+        bands.push_back({(q - q0) * OW, oh1 - oh0, in0 - oh0, in1 - oh0, src, sh * IW});
         q += oh1 - oh0;
       }
     }
@@ -194,7 +196,8 @@ void im2col_loop(T* img, T* col, int64_t c0, int64_t c1, const ConvGeom& g, int6
       for (int64_t kw = 0; kw < KW; ++kw) {
         const RowCopy<T>& copy = copies[kw];
         T* const col_row = col + (c * K + kdh * KW + kw) * ld;
-        for (const RowBand& b : bands[kdh]) {
+        for (int64_t i = 0; i < per_offset; ++i) {
+          const RowBand& b = bands[kdh * per_offset + i];
           T* row = col_row + b.col_offset;
           T* src = plane + b.src;
           T* r = row + b.in0 * OW;
@@ -241,14 +244,58 @@ void im2col_loop(T* img, T* col, int64_t c0, int64_t c1, const ConvGeom& g, int6
   }
 }
 
+#if defined(__AVX512F__)
+// col2im of channels [c0, c1) for 2-d float images whose rows fit one register, at unit column
+// stride: each image row gathers its contributions (kernel offsets in the order im2col_loop
+// adds them) in a register and is stored once. Adding column rows one kernel offset at a time
+// stores to each image row K times over, and every masked load then waits for the masked
+// store before it (masked accesses get no store forwarding): col2im cost twice the GEMM.
+bool col2im_short_rows(float* img, const float* col, int64_t c0, int64_t c1, const ConvGeom& g, int64_t ld) {
+  const int64_t IH = g.img[1], IW = g.img[2], OH = g.col[1], OW = g.col[2], KH = g.k[1], KW = g.k[2];
+  if (g.k[0] != 1 || g.img[0] != 1 || g.col[0] != 1 || g.stride[2] != 1 || IW > 16) return false;
+  const __mmask16 row_mask = static_cast<__mmask16>((1u << IW) - 1u);
+  // Kernel column kw: image column iw takes column position iw + shift[kw], for iw in mask[kw].
+  std::vector<int64_t> shift(static_cast<size_t>(KW));
+  std::vector<__mmask16> mask(static_cast<size_t>(KW));
+  for (int64_t kw = 0; kw < KW; ++kw) {
+    shift[kw] = g.pad[2] - kw * g.dil[2];
+    uint32_t m = 0;
+    for (int64_t iw = 0; iw < IW; ++iw)
+      if (iw + shift[kw] >= 0 && iw + shift[kw] < OW) m |= 1u << iw;
+    mask[kw] = static_cast<__mmask16>(m);
+  }
+  for (int64_t c = c0; c < c1; ++c) {
+    float* plane = img + c * IH * IW;
+    const float* rows = col + c * KH * KW * ld;
+    for (int64_t ih = 0; ih < IH; ++ih) {
+      __m512 acc = _mm512_maskz_loadu_ps(row_mask, plane + ih * IW);
+      for (int64_t kh = 0; kh < KH; ++kh) {
+        const int64_t t = ih + g.pad[1] - kh * g.dil[1];
+        if (t < 0 || t % g.stride[1] != 0 || t / g.stride[1] >= OH) continue;
+        const float* base = rows + kh * KW * ld + t / g.stride[1] * OW;
+        for (int64_t kw = 0; kw < KW; ++kw)
+          acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(mask[kw], base + kw * ld + shift[kw]));
+      }
+      _mm512_mask_storeu_ps(plane + ih * IW, row_mask, acc);
+    }
+  }
+  return true;
+}
+#endif
+
 // im2col / col2im (accumulating) of `channels` planes, parallel over channels (each channel's
 // rows and plane are its own, so the split does not change the result).
 template <bool kToCol, typename T>
 void im2col_planes(T* img, T* col, int64_t channels, const ConvGeom& g, int64_t ld, int64_t q0 = 0,
                    int64_t q1 = -1) {
   int64_t per_channel = std::max<int64_t>(g.k_size() * (q1 < 0 ? g.col_size() : (q1 - q0) * g.col[2]), 1);
-  parallel_for(0, channels, std::max<int64_t>(1, kGrainSize / per_channel),
-               [&](int64_t c0, int64_t c1) { im2col_loop<kToCol, T>(img, col, c0, c1, g, ld, q0, q1); });
+  parallel_for(0, channels, std::max<int64_t>(1, kGrainSize / per_channel), [&](int64_t c0, int64_t c1) {
+#if defined(__AVX512F__)
+    if constexpr (!kToCol && std::is_same_v<T, float>)
+      if (q0 == 0 && q1 < 0 && col2im_short_rows(img, col, c0, c1, g, ld)) return;
+#endif
+    im2col_loop<kToCol, T>(img, col, c0, c1, g, ld, q0, q1);
+  });
 }
 
 // Samples are processed in chunks of `batch`: small images share one im2col matrix
