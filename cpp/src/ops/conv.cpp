@@ -212,10 +212,13 @@ void im2col_loop(T* img, T* col, int64_t c0, int64_t c1, const ConvGeom& g, int6
               if (copy.short_row) {  // the common small-image case, with the mask in a register
                 const __mmask16 in = static_cast<__mmask16>(copy.in_mask);
                 const float* from = src + copy.off;
+#if defined(__AVX512VL__)
                 if (OW <= 8) {  // half-register rows: half the bytes stored
                   for (; oh < b.in1 && r <= spill_end; ++oh, from += b.step, r += OW)
                     _mm256_storeu_ps(r, _mm256_maskz_loadu_ps(static_cast<__mmask8>(in), from));
-                } else {
+                } else
+#endif
+                {
                   for (; oh < b.in1 && r <= spill_end; ++oh, from += b.step, r += OW)
                     _mm512_storeu_ps(r, _mm512_maskz_loadu_ps(in, from));
                 }
