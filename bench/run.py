@@ -16,7 +16,10 @@ import subprocess
 import sys
 import time
 
-import numpy as np
+# numpy only builds the inputs here; its OpenBLAS worker threads would otherwise compete with
+# the OpenMP threads of the two libraries being timed on a machine with few cores.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numpy as np  # noqa: E402
 
 
 def _libs():
