@@ -256,12 +256,14 @@ template <typename T>
 void gemm_tn(const T* a, int64_t lda, const T* b, int64_t ldb, T* out, int64_t N, int64_t m, int64_t k, T beta) {
   gemm<T>(a, 1, lda, b, ldb, 1, out, k, m, N, k, T(1), beta);
 }
-// out[j] (+)= sum over rows of a[:, j], rows in order (deterministic).
+// out[j] (+)= sum over rows of a[:, j], rows in order (deterministic), columns over the threads.
 template <typename T>
 void column_sums(const T* a, int64_t rows, int64_t cols, T* out, bool accumulate) {
-  if (!accumulate) std::fill(out, out + cols, T(0));
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j) out[j] += a[i * cols + j];
+  parallel_for(0, cols, std::max<int64_t>(16, kGrainSize / std::max<int64_t>(rows, 1)), [&](int64_t j0, int64_t j1) {
+    if (!accumulate) std::fill(out + j0, out + j1, T(0));
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = j0; j < j1; ++j) out[j] += a[i * cols + j];
+  });
 }
 
 // dst [cols, rows] (row stride ldd) = src [rows, cols]^T, src contiguous. In square tiles: a
@@ -357,10 +359,17 @@ void direction_backward(const Spec& sp, const Steps& st, bool reverse, const T* 
                         bool accumulate_dx) {
   const int64_t H = sp.H, Hout = sp.Hout, GH = sp.GH(), N = st.N, B = st.B;
   const bool gru = sp.mode == Mode::Gru, proj = sp.P > 0;
-  std::vector<T> dg(static_cast<size_t>(N * GH)), dgh_buf(gru ? static_cast<size_t>(N * GH) : 0);
+  // Every row of dg (and dgh) is written by its step's gate pass: no zero fill.
+  std::unique_ptr<T[]> dg(new T[static_cast<size_t>(N * GH)]);
+  std::unique_ptr<T[]> dgh_buf(gru ? new T[static_cast<size_t>(N * GH)] : nullptr);
   std::vector<T> dht(static_cast<size_t>(B * Hout)), dr(proj ? static_cast<size_t>(B * H) : 0);
+  // W_hh [GH, Hout] with rows padded off a power-of-two stride for the per-step GEMM, which
+  // reads it in place (see w_hh_t in direction_forward).
+  const int64_t ld_hh = Hout + 64 / static_cast<int64_t>(sizeof(T));
+  std::unique_ptr<T[]> w_hh(new T[static_cast<size_t>(GH * ld_hh)]);
+  for (int64_t r = 0; r < GH; ++r) std::copy(w.w_hh.data<T>() + r * Hout, w.w_hh.data<T>() + (r + 1) * Hout, w_hh.get() + r * ld_hh);
   std::vector<T> dhp(proj ? static_cast<size_t>(N * Hout) : 0);  // projected-state gradients, all steps
-  T* dgh = gru ? dgh_buf.data() : dg.data();
+  T* dgh = gru ? dgh_buf.get() : dg.get();
   const T* gates = cache.gates.data<T>();
   const T* h_prev = cache.h_prev.data<T>();
   const int64_t steps = st.T();
@@ -368,7 +377,7 @@ void direction_backward(const Spec& sp, const Steps& st, bool reverse, const T* 
     const int64_t t = reverse ? k : steps - 1 - k, rows = st.bs[t], off = st.off[t];
     for (int64_t b = 0; b < rows; ++b)
       for (int64_t j = 0; j < Hout; ++j) dht[b * Hout + j] = dh[b * Hout + j] + dout[(off + b) * ldo + j];
-    T* dgs = dg.data() + off * GH;
+    T* dgs = dg.get() + off * GH;
     switch (sp.mode) {
       case Mode::RnnTanh:
         rnn_gates_backward<T>(rows, H, dht.data(), gates + off * H, dgs, [](T y) { return T(1) - y * y; });
@@ -388,17 +397,20 @@ void direction_backward(const Spec& sp, const Steps& st, bool reverse, const T* 
         gru_gates_backward<T>(rows, H, dht.data(), gates + off * 4 * H, h_prev + off * H, dgs, dgh + off * GH, dh);
         break;
     }
-    gemm_nn<T>(dgh + off * GH, GH, w.w_hh.data<T>(), dh, Hout, rows, GH, Hout, gru ? T(1) : T(0));
+    gemm<T>(dgh + off * GH, GH, 1, w_hh.get(), ld_hh, 1, dh, Hout, rows, GH, Hout, T(1), gru ? T(1) : T(0));
   }
   (void)B;
-  gemm_tn<T>(dg.data(), GH, X, I, dw.w_ih.data<T>(), N, GH, I, T(0));
+  gemm_tn<T>(dg.get(), GH, X, I, dw.w_ih.data<T>(), N, GH, I, T(0));
   gemm_tn<T>(dgh, GH, h_prev, Hout, dw.w_hh.data<T>(), N, GH, Hout, T(0));
   if (sp.bias) {
-    column_sums<T>(dg.data(), N, GH, dw.b_ih.data<T>(), false);
-    column_sums<T>(dgh, N, GH, dw.b_hh.data<T>(), false);
+    column_sums<T>(dg.get(), N, GH, dw.b_ih.data<T>(), false);
+    if (gru)
+      column_sums<T>(dgh, N, GH, dw.b_hh.data<T>(), false);
+    else  // both biases enter the same pre-activations: equal gradients
+      std::copy(dw.b_ih.data<T>(), dw.b_ih.data<T>() + GH, dw.b_hh.data<T>());
   }
   if (proj) gemm_tn<T>(dhp.data(), Hout, cache.r.data<T>(), H, dw.w_hr.data<T>(), N, Hout, H, T(0));
-  if (dX) gemm_nn<T>(dg.data(), GH, w.w_ih.data<T>(), dX, I, N, GH, I, accumulate_dx ? T(1) : T(0));
+  if (dX) gemm_nn<T>(dg.get(), GH, w.w_ih.data<T>(), dX, I, N, GH, I, accumulate_dx ? T(1) : T(0));
 }
 
 // ---- the whole call ------------------------------------------------------------------------
