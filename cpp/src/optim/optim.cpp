@@ -151,10 +151,10 @@ double increment_step(const Tensor& step) {
 
 // Runs update(i) for every element i of one tensor, in parallel when it is large. The update
 // is copied into each thread, so its pointers and hyper-parameters live in the thread's own
-// registers. (Captured by reference,
-// every store through a data pointer forces the captures to be reloaded, since they might
-// alias, and with two threads those reloads hit the caller's stack frame, a cache line the
-// caller keeps writing: the step ran four times slower on two threads than on one.)
+// registers. (Captured by reference, every store through a data pointer forces the captures
+// to be reloaded, since they might alias, and with two threads those reloads hit the caller's
+// stack frame, a cache line the caller keeps writing: the step ran four times slower on two
+// threads than on one.)
 template <typename Update>
 void over_elements(int64_t n, const Update& update) {
   parallel_for(0, n, kGrainSize, [update](int64_t begin, int64_t end) {
