@@ -84,6 +84,31 @@ def test_module_matches_torch(mode, num_layers, bidirectional, packed):
     run_both(tm, em, x, lengths, batch_first, hx if num_layers != 3 else None)
 
 
+@pytest.mark.parametrize("mode", list(MODES))
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("hx_given", [False, True])
+def test_zero_initial_state_with_nonfinite_w_hh_gives_torchs_nans(mode, bidirectional, hx_given):
+    # The first step's hidden product is skipped for a zero initial state; 0 * inf must still
+    # give NaN wherever torch's product does.
+    tm, em = make_pair(mode, bidirectional=bidirectional)
+    for m in (tm, em):
+        with (torch if m is tm else ember).no_grad():
+            m.weight_hh_l0[1, 0] = float("inf")
+    x = np.random.randn(3, 2, 4)
+    hout = 3 if mode == "lstm_proj" else 5
+    D = 2 if bidirectional else 1
+    hx = [np.zeros((D, 2, hout))] + ([np.zeros((D, 2, 5))] if mode.startswith("lstm") else [])
+    outs = []
+    for lib, m in ((torch, tm), (ember, em)):
+        states = [lib.tensor(h) for h in hx] if hx_given else None
+        arg = None if states is None else (tuple(states) if len(states) == 2 else states[0])
+        out, _ = m(lib.tensor(x), arg)
+        outs.append(np.asarray(out.detach()))
+    assert np.isnan(outs[0]).any()
+    np.testing.assert_array_equal(np.isnan(outs[1]), np.isnan(outs[0]))
+    np.testing.assert_allclose(outs[1], outs[0], rtol=1e-7, atol=1e-9)
+
+
 @pytest.mark.parametrize("mode", ["rnn_tanh", "lstm", "lstm_proj", "gru"])
 def test_float32_no_bias(mode):
     tm, em = make_pair(mode, dtype="float32", num_layers=2, bias=False, bidirectional=True)

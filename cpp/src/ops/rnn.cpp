@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include "../core/dispatch.h"
 #include "../core/parallel.h"
@@ -280,6 +281,19 @@ void transpose(const T* src, int64_t rows, int64_t cols, T* dst, int64_t ldd) {
     }
 }
 
+template <typename T>
+bool all_zero(const T* p, int64_t n) {
+  bool nonzero = false;
+  for (int64_t i = 0; i < n; ++i) nonzero |= p[i] != T(0);
+  return !nonzero;
+}
+template <typename T>
+bool all_finite(const T* p, int64_t n) {
+  bool bad = false;
+  for (int64_t i = 0; i < n; ++i) bad |= !(std::abs(p[i]) <= std::numeric_limits<T>::max());
+  return !bad;
+}
+
 // Runs one direction of one layer over X [N, I]; writes its outputs into columns of out
 // (row stride ldo) and its final states into h_n [B, Hout] / c_n [B, H].
 template <typename T>
@@ -313,6 +327,10 @@ void direction_forward(const Spec& sp, const Steps& st, bool reverse, const T* X
     if (lstm) std::memcpy(c, c0, sizeof(T) * B * H);
   }
   const int64_t steps = st.T();
+  // A zero initial state (no hx given: the usual case) makes the first step's hidden product
+  // zero, so it is not computed; unless W_hh holds an inf or NaN, whose product with 0 is NaN.
+  const bool zero_start = steps > 0 && all_zero(h0, st.bs[reverse ? steps - 1 : 0] * Hout) &&
+                          all_finite(w.w_hh.data<T>(), GH * Hout);
   for (int64_t k = 0; k < steps; ++k) {
     const int64_t t = reverse ? steps - 1 - k : k, rows = st.bs[t], off = st.off[t];
     if (reverse) {  // sequences whose last step is t start here
@@ -321,7 +339,10 @@ void direction_forward(const Spec& sp, const Steps& st, bool reverse, const T* X
       if (lstm) std::memcpy(c + started * H, c0 + started * H, sizeof(T) * (rows - started) * H);
     }
     std::memcpy(h_prev + off * Hout, h, sizeof(T) * rows * Hout);
-    gemm<T>(h, Hout, 1, w_hh_t.get(), ld_hh, 1, hg.get(), GH, rows, Hout, GH, T(1), T(0));
+    if (k == 0 && zero_start)
+      std::fill(hg.get(), hg.get() + rows * GH, T(0));
+    else
+      gemm<T>(h, Hout, 1, w_hh_t.get(), ld_hh, 1, hg.get(), GH, rows, Hout, GH, T(1), T(0));
     const T* x = xg.get() + off * GH;
     switch (sp.mode) {
       case Mode::RnnTanh:
@@ -329,7 +350,7 @@ void direction_forward(const Spec& sp, const Steps& st, bool reverse, const T* X
         break;
       case Mode::RnnRelu:
         rnn_gates_forward<T>(rows, H, x, hg.get(), b_ih, b_hh, h, gates + off * H,
-                             [](T v) { return v > T(0) ? v : T(0); });
+                             [](T v) { return v > T(0) || v != v ? v : T(0); });  // NaN stays NaN, as torch.relu
         break;
       case Mode::Lstm:
         if (proj) {
