@@ -140,6 +140,43 @@ def test_linear_matches_torch_functional():
     check(lambda lib, x, w: linear(lib, x.mT.contiguous().mT, w), x, w)
 
 
+@pytest.mark.parametrize("product", ["linear", "mm_right", "mm_left"])
+def test_gradient_of_a_transposed_operand_arrives_contiguous(product):
+    # The gradient of w.t() in a product is computed transposed (so that AccumulateGrad can keep
+    # it without a strided copy): values equal torch's and w.grad is contiguous either way.
+    x_np, w_np, g_np = arr(6, 7), arr(5, 7), arr(6, 5)
+    res = []
+    for lib in (ember, torch):
+        x, w = lib.tensor(x_np, requires_grad=True), lib.tensor(w_np, requires_grad=True)
+        if product == "linear":
+            y = lib.nn.Linear(7, 5)
+            with lib.no_grad():
+                y.weight.copy_(w)
+            out, leaf = y(x), y.weight
+        elif product == "mm_right":
+            out, leaf = lib.mm(x, w.t()), w
+        else:
+            out, leaf = lib.mm(w.t().t().t().t(), x.t()).t(), w  # w enters as a plain (untransposed) view
+        out.backward(lib.tensor(g_np))
+        res.append((leaf.grad, x.grad))
+    (ew, ex), (tw, tx) = res
+    assert ew.is_contiguous()
+    np.testing.assert_allclose(ew.numpy(), tw.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(ex.numpy(), tx.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_gradient_of_a_transposed_left_operand_matches_torch():
+    a_np, b_np, g_np = arr(4, 6), arr(4, 5), arr(6, 5)
+    res = []
+    for lib in (ember, torch):
+        a, b = lib.tensor(a_np, requires_grad=True), lib.tensor(b_np, requires_grad=True)
+        lib.mm(a.t(), b).backward(lib.tensor(g_np))
+        res.append((a.grad, b.grad))
+    for e, t in zip(*res):
+        assert e.is_contiguous()
+        np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("shapes", [[(3, 4), (4, 5)], [(2, 3, 4), (4, 5)], [(2, 3, 4), (2, 4, 5)], [(4,), (4,)],
                                     [(3, 4), (4,)], [(2, 1, 3, 4), (3, 4, 2)]])
 def test_second_derivative_through_matmul(shapes):

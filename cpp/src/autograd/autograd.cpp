@@ -174,8 +174,21 @@ GradList AccumulateGrad::apply(GradList&& grads) {
     // A fresh gradient is stolen when nothing else can see it (no other handle, no other user
     // of its storage); otherwise copied, so that later in-place accumulation touches no one
     // else's memory. With create_graph the copy is a differentiable clone.
-    bool exclusive = g.impl_ptr().use_count() == 1 && g.storage().use_count() == 1 && !g.impl()->is_view &&
-                     g.is_contiguous() && !g.requires_grad();
+    // A view qualifies when it is the whole of a storage nobody else holds (the transpose a
+    // Linear layer's weight gradient comes back as): it is re-wrapped as a plain tensor.
+    const bool whole_storage = g.impl()->offset == 0 && g.is_contiguous() &&
+                               static_cast<size_t>(g.numel()) * itemsize(g.dtype()) == g.storage()->nbytes;
+    bool exclusive = g.impl_ptr().use_count() == 1 && g.storage().use_count() == 1 &&
+                     (!g.impl()->is_view || whole_storage) && g.is_contiguous() && !g.requires_grad();
+    if (!grad_enabled() && exclusive && g.impl()->is_view) {
+      auto plain = std::make_shared<TensorImpl>();
+      plain->storage = g.storage();
+      plain->sizes = g.sizes();
+      plain->strides = g.strides();
+      plain->dtype = g.dtype();
+      plain->inference = g.impl()->inference;
+      g = Tensor(std::move(plain));
+    }
     if (!grad_enabled() && exclusive) m.grad = std::make_shared<Tensor>(std::move(g));
     else if (grad_enabled()) m.grad = std::make_shared<Tensor>(clone(g));
     else m.grad = std::make_shared<Tensor>(clone(detach(g)));

@@ -325,16 +325,33 @@ Tensor dot_impl(const Tensor& a, const Tensor& b, const char* op, const char* no
 
 }  // namespace
 
+// The gradient of one operand of a product, a @ b, laid out like that operand: when it is a
+// transposed view (w.t() in a Linear layer), the product is computed transposed, so that the
+// transpose's backward hands AccumulateGrad a contiguous gradient instead of one it must copy
+// across strides (a quarter of an MLP training step).
+static bool is_transposed_matrix(const Tensor& t) {
+  return t.dim() == 2 && t.sizes()[0] > 1 && t.sizes()[1] > 1 && t.strides()[0] == 1 && t.strides()[1] == t.sizes()[0];
+}
+// Gradient of `a` in a @ b (g @ b^T), transposed-computed when a is a transposed view.
+static Tensor mm_grad_left(const Tensor& g, bool a_transposed, const Tensor& b) {
+  return a_transposed ? t(mm(b, t(g))) : mm(g, t(b));
+}
+// Gradient of `b` in a @ b (a^T @ g), transposed-computed when b is a transposed view.
+static Tensor mm_grad_right(const Tensor& g, const Tensor& a, bool b_transposed) {
+  return b_transposed ? t(mm(t(g), a)) : mm(t(a), g);
+}
+
 Tensor mm(const Tensor& a, const Tensor& b) {
   check_mm_args(a, b);
   Tensor out = empty({a.sizes()[0], b.sizes()[1]}, a.dtype());
   mm_into(out, a, b, Scalar(int64_t(1)), Scalar(int64_t(0)), "addmm_impl_cpu_");
   if (any_requires_grad({&a, &b}))
     record_function("MmBackward0", {a, b}, {&out},
-                    [](const GradList& g, FunctionNode& self) {
+                    [a_t = is_transposed_matrix(a), b_t = is_transposed_matrix(b)](const GradList& g,
+                                                                                  FunctionNode& self) {
                       GradList r(2);
-                      if (self.needs_grad(0)) r[0] = mm(g[0], t(self.saved(1)));
-                      if (self.needs_grad(1)) r[1] = mm(t(self.saved(0)), g[0]);
+                      if (self.needs_grad(0)) r[0] = mm_grad_left(g[0], a_t, self.saved(1));
+                      if (self.needs_grad(1)) r[1] = mm_grad_right(g[0], self.saved(0), b_t);
                       return r;
                     },
                     {{b.requires_grad() ? a : Tensor(), false}, {a.requires_grad() ? b : Tensor(), false}});
@@ -357,11 +374,12 @@ Tensor addmm(const Tensor& input, const Tensor& mat1, const Tensor& mat2, const 
   mm_into(out, mat1, mat2, alpha, use_input ? beta : Scalar(int64_t(0)), "addmm_impl_cpu_");
   if (any_requires_grad({&input, &mat1, &mat2}))
     record_function("AddmmBackward0", {input, mat1, mat2}, {&out},
-                    [beta, alpha, in_shape = input.sizes()](const GradList& g, FunctionNode& self) {
+                    [beta, alpha, in_shape = input.sizes(), a_t = is_transposed_matrix(mat1),
+                     b_t = is_transposed_matrix(mat2)](const GradList& g, FunctionNode& self) {
                       GradList r(3);
                       if (self.needs_grad(0)) r[0] = sum_to(scaled(g[0], beta), in_shape);
-                      if (self.needs_grad(1)) r[1] = scaled(mm(g[0], t(self.saved(1))), alpha);
-                      if (self.needs_grad(2)) r[2] = scaled(mm(t(self.saved(0)), g[0]), alpha);
+                      if (self.needs_grad(1)) r[1] = scaled(mm_grad_left(g[0], a_t, self.saved(1)), alpha);
+                      if (self.needs_grad(2)) r[2] = scaled(mm_grad_right(g[0], self.saved(0), b_t), alpha);
                       return r;
                     },
                     {{mat2.requires_grad() ? mat1 : Tensor(), false}, {mat1.requires_grad() ? mat2 : Tensor(), false}});
