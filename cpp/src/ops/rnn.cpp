@@ -294,6 +294,20 @@ bool all_finite(const T* p, int64_t n) {
   return !bad;
 }
 
+// Runs f(r0, r1) over ranges of batch rows: one range per thread, each running its rows through
+// every step with no synchronisation between steps, when each thread gets enough rows for its
+// per-step products to run well (a fork and join per step and per op cost more than the
+// products of a small batch); otherwise f(0, B) on this thread, whose products and gate
+// passes are then parallel themselves. Rows are independent: any split gives the same bits.
+template <typename F>
+void for_batch_rows(int64_t B, int64_t work_per_row, const F& f) {
+  constexpr int64_t kMinRows = 8, kMinWork = int64_t(1) << 15;
+  if (B >= 2 * kMinRows && work_per_row >= kMinWork && get_num_threads() > 1 && !in_parallel_region())
+    parallel_for(0, B, kMinRows, f);
+  else
+    f(0, B);
+}
+
 // Runs one direction of one layer over X [N, I]; writes its outputs into columns of out
 // (row stride ldo) and its final states into h_n [B, Hout] / c_n [B, H].
 template <typename T>
@@ -322,53 +336,64 @@ void direction_forward(const Spec& sp, const Steps& st, bool reverse, const T* X
   T *gates = cache.gates.data<T>(), *h_prev = cache.h_prev.data<T>();
   T* h = h_n;  // the state buffer ends as h_n
   T* c = c_n;
-  if (!reverse) {
-    std::memcpy(h, h0, sizeof(T) * B * Hout);
-    if (lstm) std::memcpy(c, c0, sizeof(T) * B * H);
-  }
   const int64_t steps = st.T();
   // A zero initial state (no hx given: the usual case) makes the first step's hidden product
   // zero, so it is not computed; unless W_hh holds an inf or NaN, whose product with 0 is NaN.
   const bool zero_start = steps > 0 && all_zero(h0, st.bs[reverse ? steps - 1 : 0] * Hout) &&
                           all_finite(w.w_hh.data<T>(), GH * Hout);
-  for (int64_t k = 0; k < steps; ++k) {
-    const int64_t t = reverse ? steps - 1 - k : k, rows = st.bs[t], off = st.off[t];
-    if (reverse) {  // sequences whose last step is t start here
-      int64_t started = t + 1 < steps ? st.bs[t + 1] : 0;
-      std::memcpy(h + started * Hout, h0 + started * Hout, sizeof(T) * (rows - started) * Hout);
-      if (lstm) std::memcpy(c + started * H, c0 + started * H, sizeof(T) * (rows - started) * H);
+  // The recurrence of batch rows [r0, r1), every step. Each row's state depends on that row
+  // alone (the products and gates are row by row), so row ranges are independent.
+  auto run_rows = [&](int64_t r0, int64_t r1) {
+    if (!reverse) {
+      std::memcpy(h + r0 * Hout, h0 + r0 * Hout, sizeof(T) * (r1 - r0) * Hout);
+      if (lstm) std::memcpy(c + r0 * H, c0 + r0 * H, sizeof(T) * (r1 - r0) * H);
     }
-    std::memcpy(h_prev + off * Hout, h, sizeof(T) * rows * Hout);
-    if (k == 0 && zero_start)
-      std::fill(hg.get(), hg.get() + rows * GH, T(0));
-    else
-      gemm<T>(h, Hout, 1, w_hh_t.get(), ld_hh, 1, hg.get(), GH, rows, Hout, GH, T(1), T(0));
-    const T* x = xg.get() + off * GH;
-    switch (sp.mode) {
-      case Mode::RnnTanh:
-        rnn_gates_forward<T>(rows, H, x, hg.get(), b_ih, b_hh, h, gates + off * H, [](T v) { return std::tanh(v); });
-        break;
-      case Mode::RnnRelu:
-        rnn_gates_forward<T>(rows, H, x, hg.get(), b_ih, b_hh, h, gates + off * H,
-                             [](T v) { return v > T(0) || v != v ? v : T(0); });  // NaN stays NaN, as torch.relu
-        break;
-      case Mode::Lstm:
-        if (proj) {
-          T* r = cache.r.data<T>() + off * H;
-          lstm_gates_forward<T>(rows, H, x, hg.get(), b_ih, b_hh, c, r, H, gates + off * GH,
-                                cache.c_prev.data<T>() + off * H, cache.tanh_c.data<T>() + off * H);
-          gemm_nt<T>(r, H, w.w_hr.data<T>(), h, Hout, rows, H, Hout, T(0));
-        } else {
-          lstm_gates_forward<T>(rows, H, x, hg.get(), b_ih, b_hh, c, h, H, gates + off * GH,
-                                cache.c_prev.data<T>() + off * H, cache.tanh_c.data<T>() + off * H);
+    for (int64_t k = 0; k < steps; ++k) {
+      const int64_t t = reverse ? steps - 1 - k : k, off = st.off[t] + r0;
+      const int64_t rows = std::min(st.bs[t], r1) - r0;  // active rows of this range
+      if (rows <= 0) continue;
+      if (reverse) {  // sequences whose last step is t start here
+        const int64_t started = std::max(t + 1 < steps ? st.bs[t + 1] : 0, r0), n = r0 + rows - started;
+        if (n > 0) {
+          std::memcpy(h + started * Hout, h0 + started * Hout, sizeof(T) * n * Hout);
+          if (lstm) std::memcpy(c + started * H, c0 + started * H, sizeof(T) * n * H);
         }
-        break;
-      case Mode::Gru:
-        gru_gates_forward<T>(rows, H, x, hg.get(), b_ih, b_hh, h, gates + off * 4 * H);
-        break;
+      }
+      T* hr = h + r0 * Hout;
+      T* hgr = hg.get() + r0 * GH;
+      std::memcpy(h_prev + off * Hout, hr, sizeof(T) * rows * Hout);
+      if (k == 0 && zero_start)
+        std::fill(hgr, hgr + rows * GH, T(0));
+      else
+        gemm<T>(hr, Hout, 1, w_hh_t.get(), ld_hh, 1, hgr, GH, rows, Hout, GH, T(1), T(0));
+      const T* x = xg.get() + off * GH;
+      switch (sp.mode) {
+        case Mode::RnnTanh:
+          rnn_gates_forward<T>(rows, H, x, hgr, b_ih, b_hh, hr, gates + off * H, [](T v) { return std::tanh(v); });
+          break;
+        case Mode::RnnRelu:
+          rnn_gates_forward<T>(rows, H, x, hgr, b_ih, b_hh, hr, gates + off * H,
+                               [](T v) { return v > T(0) || v != v ? v : T(0); });  // NaN stays NaN, as torch.relu
+          break;
+        case Mode::Lstm:
+          if (proj) {
+            T* r = cache.r.data<T>() + off * H;
+            lstm_gates_forward<T>(rows, H, x, hgr, b_ih, b_hh, c + r0 * H, r, H, gates + off * GH,
+                                  cache.c_prev.data<T>() + off * H, cache.tanh_c.data<T>() + off * H);
+            gemm_nt<T>(r, H, w.w_hr.data<T>(), hr, Hout, rows, H, Hout, T(0));
+          } else {
+            lstm_gates_forward<T>(rows, H, x, hgr, b_ih, b_hh, c + r0 * H, hr, H, gates + off * GH,
+                                  cache.c_prev.data<T>() + off * H, cache.tanh_c.data<T>() + off * H);
+          }
+          break;
+        case Mode::Gru:
+          gru_gates_forward<T>(rows, H, x, hgr, b_ih, b_hh, hr, gates + off * 4 * H);
+          break;
+      }
+      for (int64_t b = 0; b < rows; ++b) std::memcpy(out + (off + b) * ldo, hr + b * Hout, sizeof(T) * Hout);
     }
-    for (int64_t b = 0; b < rows; ++b) std::memcpy(out + (off + b) * ldo, h + b * Hout, sizeof(T) * Hout);
-  }
+  };
+  for_batch_rows(B, GH * Hout, run_rows);
 }
 
 // Gradients of one direction of one layer. dout: gradient of its output columns (row stride
@@ -394,33 +419,40 @@ void direction_backward(const Spec& sp, const Steps& st, bool reverse, const T* 
   const T* gates = cache.gates.data<T>();
   const T* h_prev = cache.h_prev.data<T>();
   const int64_t steps = st.T();
-  for (int64_t k = 0; k < steps; ++k) {
-    const int64_t t = reverse ? k : steps - 1 - k, rows = st.bs[t], off = st.off[t];
-    for (int64_t b = 0; b < rows; ++b)
-      for (int64_t j = 0; j < Hout; ++j) dht[b * Hout + j] = dh[b * Hout + j] + dout[(off + b) * ldo + j];
-    T* dgs = dg.get() + off * GH;
-    switch (sp.mode) {
-      case Mode::RnnTanh:
-        rnn_gates_backward<T>(rows, H, dht.data(), gates + off * H, dgs, [](T y) { return T(1) - y * y; });
-        break;
-      case Mode::RnnRelu:
-        rnn_gates_backward<T>(rows, H, dht.data(), gates + off * H, dgs, [](T y) { return y > T(0) ? T(1) : T(0); });
-        break;
-      case Mode::Lstm:
-        if (proj) {
-          std::memcpy(dhp.data() + off * Hout, dht.data(), sizeof(T) * rows * Hout);
-          gemm_nn<T>(dht.data(), Hout, w.w_hr.data<T>(), dr.data(), H, rows, Hout, H, T(0));
-        }
-        lstm_gates_backward<T>(rows, H, proj ? dr.data() : dht.data(), H, gates + off * GH,
-                               cache.c_prev.data<T>() + off * H, cache.tanh_c.data<T>() + off * H, dc, dgs);
-        break;
-      case Mode::Gru:
-        gru_gates_backward<T>(rows, H, dht.data(), gates + off * 4 * H, h_prev + off * H, dgs, dgh + off * GH, dh);
-        break;
+  // Batch rows [r0, r1) back through every step (row ranges are independent, as in forward).
+  auto run_rows = [&](int64_t r0, int64_t r1) {
+    T* dhr = dh + r0 * Hout;
+    T* dhtr = dht.data() + r0 * Hout;
+    for (int64_t k = 0; k < steps; ++k) {
+      const int64_t t = reverse ? k : steps - 1 - k, off = st.off[t] + r0;
+      const int64_t rows = std::min(st.bs[t], r1) - r0;  // active rows of this range
+      if (rows <= 0) continue;
+      for (int64_t b = 0; b < rows; ++b)
+        for (int64_t j = 0; j < Hout; ++j) dhtr[b * Hout + j] = dhr[b * Hout + j] + dout[(off + b) * ldo + j];
+      T* dgs = dg.get() + off * GH;
+      switch (sp.mode) {
+        case Mode::RnnTanh:
+          rnn_gates_backward<T>(rows, H, dhtr, gates + off * H, dgs, [](T y) { return T(1) - y * y; });
+          break;
+        case Mode::RnnRelu:
+          rnn_gates_backward<T>(rows, H, dhtr, gates + off * H, dgs, [](T y) { return y > T(0) ? T(1) : T(0); });
+          break;
+        case Mode::Lstm:
+          if (proj) {
+            std::memcpy(dhp.data() + off * Hout, dhtr, sizeof(T) * rows * Hout);
+            gemm_nn<T>(dhtr, Hout, w.w_hr.data<T>(), dr.data() + r0 * H, H, rows, Hout, H, T(0));
+          }
+          lstm_gates_backward<T>(rows, H, proj ? dr.data() + r0 * H : dhtr, H, gates + off * GH,
+                                 cache.c_prev.data<T>() + off * H, cache.tanh_c.data<T>() + off * H, dc + r0 * H, dgs);
+          break;
+        case Mode::Gru:
+          gru_gates_backward<T>(rows, H, dhtr, gates + off * 4 * H, h_prev + off * H, dgs, dgh + off * GH, dhr);
+          break;
+      }
+      gemm<T>(dgh + off * GH, GH, 1, w_hh.get(), ld_hh, 1, dhr, Hout, rows, GH, Hout, T(1), gru ? T(1) : T(0));
     }
-    gemm<T>(dgh + off * GH, GH, 1, w_hh.get(), ld_hh, 1, dh, Hout, rows, GH, Hout, T(1), gru ? T(1) : T(0));
-  }
-  (void)B;
+  };
+  for_batch_rows(B, GH * Hout, run_rows);
   gemm_tn<T>(dg.get(), GH, X, I, dw.w_ih.data<T>(), N, GH, I, T(0));
   gemm_tn<T>(dgh, GH, h_prev, Hout, dw.w_hh.data<T>(), N, GH, Hout, T(0));
   if (sp.bias) {
