@@ -19,6 +19,10 @@
 // and produces the pre-activation gate gradients of all steps; the gradients of the weights
 // and of the layer input are then each one GEMM over all steps. A whole multi-layer,
 // bidirectional call is one autograd node; its backward is not differentiable again.
+//
+// Threads: a batch row's recurrence involves that row alone, so with enough rows each thread
+// runs its own range of rows through every step, forward and backward (for_batch_rows);
+// smaller batches run the steps on one thread with parallel products and gate passes.
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
