@@ -302,14 +302,33 @@ bool all_finite(const T* p, int64_t n) {
 // every step with no synchronisation between steps, when each thread gets enough rows for its
 // per-step products to run well (a fork and join per step and per op cost more than the
 // products of a small batch); otherwise f(0, B) on this thread, whose products and gate
-// passes are then parallel themselves. Rows are independent: any split gives the same bits.
+// passes are then parallel themselves. The ranges carry equal numbers of row-steps (packed
+// sequences are sorted longest first, so the first rows run longest). Rows are independent:
+// any split gives the same bits.
 template <typename F>
-void for_batch_rows(int64_t B, int64_t work_per_row, const F& f) {
+void for_batch_rows(const Steps& st, int64_t work_per_row, const F& f) {
   constexpr int64_t kMinRows = 8, kMinWork = int64_t(1) << 15;
-  if (B >= 2 * kMinRows && work_per_row >= kMinWork && get_num_threads() > 1 && !in_parallel_region())
-    parallel_for(0, B, kMinRows, f);
-  else
+  const int64_t B = st.B, parts = std::min<int64_t>(get_num_threads(), B / kMinRows);
+  if (parts < 2 || work_per_row < kMinWork || in_parallel_region()) {
     f(0, B);
+    return;
+  }
+  // Row b is active at the steps whose batch size exceeds b; row_steps[b]: row-steps of rows < b.
+  std::vector<int64_t> with_size(static_cast<size_t>(B) + 1, 0), row_steps(static_cast<size_t>(B) + 1, 0);
+  for (int64_t bs : st.bs) with_size[bs] += 1;
+  std::vector<int64_t> steps_of_row(static_cast<size_t>(B));
+  for (int64_t b = B - 1, longer = 0; b >= 0; --b) steps_of_row[b] = longer += with_size[b + 1];
+  for (int64_t b = 0; b < B; ++b) row_steps[b + 1] = row_steps[b] + steps_of_row[b];
+  std::vector<int64_t> bounds(static_cast<size_t>(parts) + 1, B);
+  bounds[0] = 0;
+  for (int64_t p = 1, b = 0; p < parts; ++p) {
+    while (b < B && row_steps[b] * parts < row_steps[B] * p) ++b;  // the first b past p / parts of the work
+    bounds[p] = b;
+  }
+  parallel_for(0, parts, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p)
+      if (bounds[p] < bounds[p + 1]) f(bounds[p], bounds[p + 1]);
+  });
 }
 
 // Runs one direction of one layer over X [N, I]; writes its outputs into columns of out
@@ -397,7 +416,7 @@ void direction_forward(const Spec& sp, const Steps& st, bool reverse, const T* X
       for (int64_t b = 0; b < rows; ++b) std::memcpy(out + (off + b) * ldo, hr + b * Hout, sizeof(T) * Hout);
     }
   };
-  for_batch_rows(B, GH * Hout, run_rows);
+  for_batch_rows(st, GH * Hout, run_rows);
 }
 
 // Gradients of one direction of one layer. dout: gradient of its output columns (row stride
@@ -456,7 +475,7 @@ void direction_backward(const Spec& sp, const Steps& st, bool reverse, const T* 
       gemm<T>(dgh + off * GH, GH, 1, w_hh.get(), ld_hh, 1, dhr, Hout, rows, GH, Hout, T(1), gru ? T(1) : T(0));
     }
   };
-  for_batch_rows(B, GH * Hout, run_rows);
+  for_batch_rows(st, GH * Hout, run_rows);
   gemm_tn<T>(dg.get(), GH, X, I, dw.w_ih.data<T>(), N, GH, I, T(0));
   gemm_tn<T>(dgh, GH, h_prev, Hout, dw.w_hh.data<T>(), N, GH, Hout, T(0));
   if (sp.bias) {
