@@ -29,6 +29,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <type_traits>
 #include "../core/dispatch.h"
 #include "../core/parallel.h"
 #include "ember/ops.h"
@@ -277,12 +278,16 @@ void column_sums(const T* a, int64_t rows, int64_t cols, T* out, bool accumulate
 template <typename T>
 void transpose(const T* src, int64_t rows, int64_t cols, T* dst, int64_t ldd) {
   constexpr int64_t kTile = 16;
-  for (int64_t r0 = 0; r0 < rows; r0 += kTile)
-    for (int64_t c0 = 0; c0 < cols; c0 += kTile) {
-      const int64_t r1 = std::min(rows, r0 + kTile), c1 = std::min(cols, c0 + kTile);
-      for (int64_t c = c0; c < c1; ++c)
-        for (int64_t r = r0; r < r1; ++r) dst[c * ldd + r] = src[r * cols + c];
-    }
+  const int64_t row_tiles = (rows + kTile - 1) / kTile;
+  parallel_for(0, row_tiles, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(kTile * cols, 1)),
+               [&](int64_t t0, int64_t t1) {
+                 for (int64_t r0 = t0 * kTile; r0 < std::min(rows, t1 * kTile); r0 += kTile)
+                   for (int64_t c0 = 0; c0 < cols; c0 += kTile) {
+                     const int64_t r1 = std::min(rows, r0 + kTile), c1 = std::min(cols, c0 + kTile);
+                     for (int64_t c = c0; c < c1; ++c)
+                       for (int64_t r = r0; r < r1; ++r) dst[c * ldd + r] = src[r * cols + c];
+                   }
+               });
 }
 
 template <typename T>
@@ -291,11 +296,19 @@ bool all_zero(const T* p, int64_t n) {
   for (int64_t i = 0; i < n; ++i) nonzero |= p[i] != T(0);
   return !nonzero;
 }
+// Whether no value is an inf or NaN: the largest exponent field (bits past the sign, taken as
+// unsigned integers so that the reduction vectorises) must be below all ones.
 template <typename T>
 bool all_finite(const T* p, int64_t n) {
-  bool bad = false;
-  for (int64_t i = 0; i < n; ++i) bad |= !(std::abs(p[i]) <= std::numeric_limits<T>::max());
-  return !bad;
+  using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
+  constexpr Bits kMagnitude = ~Bits(0) >> 1, kExponent = sizeof(T) == 4 ? Bits(0x7f800000u) : Bits(0x7ff0000000000000ull);
+  Bits largest = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    Bits b;
+    std::memcpy(&b, p + i, sizeof(T));
+    largest = std::max<Bits>(largest, b & kMagnitude);
+  }
+  return largest < kExponent;
 }
 
 // Runs f(r0, r1) over ranges of batch rows: one range per thread, each running its rows through
