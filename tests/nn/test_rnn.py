@@ -118,6 +118,15 @@ def test_float32_no_bias(mode):
     run_both(tm, em, x, lengths=[6, 2, 4], rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("mode", ["lstm", "lstm_proj"])
+def test_float32_lstm_whole_register_hidden_size_matches_torch(mode):
+    # hidden_size a multiple of the SIMD width takes the single-sweep float gate pass.
+    tm, em = make_pair(mode, dtype="float32", hidden_size=32, num_layers=2, bidirectional=True)
+    x = np.random.randn(6, 3, 4).astype(np.float32)
+    run_both(tm, em, x, rtol=1e-4, atol=1e-5)
+    run_both(tm, em, x, lengths=[6, 2, 4], rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize("mode", ["rnn_relu", "lstm", "lstm_proj", "gru"])
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_unbatched(mode, batch_first):
