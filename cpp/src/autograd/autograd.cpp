@@ -176,18 +176,14 @@ GradList AccumulateGrad::apply(GradList&& grads) {
     // else's memory. With create_graph the copy is a differentiable clone.
     // A view qualifies when it is the whole of a storage nobody else holds (the transpose a
     // Linear layer's weight gradient comes back as): it is re-wrapped as a plain tensor.
-    const bool whole_storage = g.impl()->offset == 0 && g.is_contiguous() &&
-                               static_cast<size_t>(g.numel()) * itemsize(g.dtype()) == g.storage()->nbytes;
+    const bool whole_storage =
+        g.impl()->offset == 0 && static_cast<size_t>(g.numel()) * itemsize(g.dtype()) == g.storage()->nbytes;
     bool exclusive = g.impl_ptr().use_count() == 1 && g.storage().use_count() == 1 &&
                      (!g.impl()->is_view || whole_storage) && g.is_contiguous() && !g.requires_grad();
     if (!grad_enabled() && exclusive && g.impl()->is_view) {
-      auto plain = std::make_shared<TensorImpl>();
-      plain->storage = g.storage();
-      plain->sizes = g.sizes();
-      plain->strides = g.strides();
-      plain->dtype = g.dtype();
-      plain->inference = g.impl()->inference;
-      g = Tensor(std::move(plain));
+      Tensor plain = make_view(g, g.sizes(), g.strides(), 0);
+      plain.impl()->is_view = false;
+      g = std::move(plain);
     }
     if (!grad_enabled() && exclusive) m.grad = std::make_shared<Tensor>(std::move(g));
     else if (grad_enabled()) m.grad = std::make_shared<Tensor>(clone(g));

@@ -82,24 +82,19 @@ struct RowCopy {
 #endif
   }
 
-  // row = the image row's patch values, zeros outside the image. With kSpill a short row is
-  // stored as a whole register, overwriting up to one register past its end: callers let it
-  // spill only into rows they write afterwards (a masked store cost several times more).
-  template <bool kSpill = false>
+  // row = the image row's patch values, zeros outside the image.
   void to_col(const T* src, T* row) const {
 #if defined(__AVX512F__)
     if constexpr (std::is_same_v<T, float>) {
       if (short_row) {
-        const __m512 v = _mm512_maskz_loadu_ps(static_cast<__mmask16>(in_mask), src + off);
-        if constexpr (kSpill) _mm512_storeu_ps(row, v);
-        else _mm512_mask_storeu_ps(row, static_cast<__mmask16>(row_mask), v);
+        _mm512_mask_storeu_ps(row, static_cast<__mmask16>(row_mask),
+                              _mm512_maskz_loadu_ps(static_cast<__mmask16>(in_mask), src + off));
         return;
       }
     } else if constexpr (std::is_same_v<T, double>) {
       if (short_row) {
-        const __m512d v = _mm512_maskz_loadu_pd(static_cast<__mmask8>(in_mask), src + off);
-        if constexpr (kSpill) _mm512_storeu_pd(row, v);
-        else _mm512_mask_storeu_pd(row, static_cast<__mmask8>(row_mask), v);
+        _mm512_mask_storeu_pd(row, static_cast<__mmask8>(row_mask),
+                              _mm512_maskz_loadu_pd(static_cast<__mmask8>(in_mask), src + off));
         return;
       }
     }
@@ -114,6 +109,34 @@ struct RowCopy {
       for (int64_t ow = lo; ow < hi; ++ow) row[ow] = src[ow * s + off];
     }
     for (int64_t ow = hi; ow < OW; ++ow) row[ow] = T(0);
+  }
+
+  // n consecutive column rows (OW apart, from r) from image rows `step` apart (from src). Short
+  // float rows are stored as whole registers (half registers when they fit), with the mask
+  // kept in a register, as long as that only overwrites rows written afterwards, the ones up to
+  // `spill_end`: a masked store costs several times more.
+  void rows_to_col(const T* src, int64_t step, T* r, int64_t n, const T* spill_end) const {
+    int64_t i = 0;
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<T, float>) {
+      if (short_row) {
+        const __mmask16 in = static_cast<__mmask16>(in_mask);
+        const float* from = src + off;
+#if defined(__AVX512VL__)
+        if (OW <= 8) {
+          for (; i < n && r <= spill_end; ++i, from += step, r += OW)
+            _mm256_storeu_ps(r, _mm256_maskz_loadu_ps(static_cast<__mmask8>(in), from));
+        } else
+#endif
+        {
+          for (; i < n && r <= spill_end; ++i, from += step, r += OW) _mm512_storeu_ps(r, _mm512_maskz_loadu_ps(in, from));
+        }
+        src += i * step;
+      }
+    }
+#endif
+    (void)spill_end;
+    for (; i < n; ++i, src += step, r += OW) to_col(src, r);
   }
 
   // The image row += the row's values that fall inside the image.
@@ -203,49 +226,12 @@ void im2col_loop(T* img, T* col, int64_t c0, int64_t c1, const ConvGeom& g, int6
           T* r = row + b.in0 * OW;
           if constexpr (kToCol) {
             if (b.in0 > 0) std::fill(row, r, T(0));
-            // Rows a whole register before the band's end may spill into the rows after them
-            // (written next, or zero-filled below).
-            const T* spill_end = row + b.rows * OW - kLanes;
-            int64_t oh = b.in0;
-#if defined(__AVX512F__)
-            if constexpr (std::is_same_v<T, float>) {
-              if (copy.short_row) {  // the common small-image case, with the mask in a register
-                const __mmask16 in = static_cast<__mmask16>(copy.in_mask);
-                const float* from = src + copy.off;
-#if defined(__AVX512VL__)
-                if (OW <= 8) {  // half-register rows: half the bytes stored
-                  for (; oh < b.in1 && r <= spill_end; ++oh, from += b.step, r += OW)
-                    _mm256_storeu_ps(r, _mm256_maskz_loadu_ps(static_cast<__mmask8>(in), from));
-                } else
-#endif
-                {
-                  for (; oh < b.in1 && r <= spill_end; ++oh, from += b.step, r += OW)
-                    _mm512_storeu_ps(r, _mm512_maskz_loadu_ps(in, from));
-                }
-                src += (oh - b.in0) * b.step;
-              }
-            }
-#endif
-            for (; oh < b.in1; ++oh, src += b.step, r += OW) {
-              if (r <= spill_end)
-                copy.template to_col<true>(src, r);
-              else
-                copy.to_col(src, r);
-            }
+            // Rows may spill a register into the rows after them up to the band's end (written
+            // next, or zero-filled below).
+            copy.rows_to_col(src, b.step, r, b.in1 - b.in0, row + b.rows * OW - kLanes);
             if (b.in1 < b.rows) std::fill(row + b.in1 * OW, row + b.rows * OW, T(0));
           } else {
-            int64_t oh = b.in0;
-#if defined(__AVX512F__)
-            if constexpr (std::is_same_v<T, float>) {
-              if (copy.short_row) {
-                const __mmask16 in = static_cast<__mmask16>(copy.in_mask);
-                float* to = src + copy.off;
-                for (; oh < b.in1; ++oh, to += b.step, r += OW)
-                  _mm512_mask_storeu_ps(to, in, _mm512_add_ps(_mm512_maskz_loadu_ps(in, to), _mm512_maskz_loadu_ps(in, r)));
-              }
-            }
-#endif
-            for (; oh < b.in1; ++oh, src += b.step, r += OW) copy.to_img(src, r);
+            for (int64_t oh = b.in0; oh < b.in1; ++oh, src += b.step, r += OW) copy.to_img(src, r);
           }
         }
       }

@@ -209,6 +209,11 @@ PlanPtr adaptive_plan(const Tensor& x, const Shape& output_size, bool is_max) {
   return p;
 }
 
+// Where a running maximum starts: -inf, or the type's lowest value for integers.
+template <typename T> T lowest_value() {
+  return std::is_floating_point_v<T> ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest();
+}
+
 template <typename T> bool is_nan_value(T v) {
   if constexpr (std::is_floating_point_v<T>) return std::isnan(v);
   else return false;
@@ -256,7 +261,7 @@ bool max_pool2d_whole_windows(const PoolPlan& p, const T* x, T* y, int64_t* idx)
         int64_t* arg = idx + b * op + oh * OW;
         const int64_t first = (row0 + oh * sh) * W + col0;
         for (int64_t ow = 0; ow < OW; ++ow) {
-          best[ow] = std::is_floating_point_v<T> ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest();
+          best[ow] = lowest_value<T>();
           arg[ow] = first + ow * sw;
         }
         for (int64_t kh = 0; kh < KH; ++kh)
@@ -289,7 +294,7 @@ void max_pool_kernel(const PoolPlan& p, const T* x, T* y, int64_t* idx) {
       T* yp = y + b * op;
       int64_t* ix = idx + b * op;
       for_each_window(p, [&](int64_t o, const Window& wd, const Window& wh, const Window& ww) {
-        T best = std::is_floating_point_v<T> ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest();
+        T best = lowest_value<T>();
         int64_t arg = (wd.start * H + wh.start) * W + ww.start;
         for (int64_t kd = 0, id = wd.start; kd < wd.count; ++kd, id += sd)
           for (int64_t kh = 0, ih = wh.start; kh < wh.count; ++kh, ih += sh) {

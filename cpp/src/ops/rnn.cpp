@@ -134,11 +134,13 @@ void rnn_gates_forward(int64_t rows, int64_t H, const T* xg, const T* hg, const 
 // One row of the LSTM gate pass in a single sweep over the hidden units, with Eigen's packet
 // functions (the ones its array expressions below use): float, H a multiple of the packet
 // size. The general pass makes seven sweeps per row, through memory each time.
+constexpr int64_t kFloatPacket = Eigen::internal::packet_traits<float>::size;
+
 inline void lstm_row_packets(int64_t H, const float* x, const float* hh, const float* b_ih, const float* b_hh,
                              float* g, float* c, float* hout, float* c_prev, float* tanh_c) {
   using namespace Eigen::internal;
   using P = packet_traits<float>::type;
-  constexpr int64_t W = unpacket_traits<P>::size;
+  constexpr int64_t W = kFloatPacket;
   const P one = pset1<P>(1.0f);
   auto sigmoid = [&](const P& v) { return pdiv(one, padd(one, pexp(pnegate(v)))); };
   for (int64_t j = 0; j < H; j += W) {
@@ -170,7 +172,7 @@ void lstm_gates_forward(int64_t rows, int64_t H, const T* xg, const T* hg, const
       const T* hh = hg + b * GH;
       T* g = gates + b * GH;
       if constexpr (std::is_same_v<T, float>) {
-        if (H % Eigen::internal::unpacket_traits<Eigen::internal::packet_traits<float>::type>::size == 0) {
+        if (H % kFloatPacket == 0) {
           lstm_row_packets(H, x, hh, b_ih, b_hh, g, c + b * H, hout + b * ldh, c_prev + b * H, tanh_c + b * H);
           continue;
         }
@@ -309,6 +311,14 @@ void column_sums(const T* a, int64_t rows, int64_t cols, T* out, bool accumulate
   });
 }
 
+// Row stride for a matrix of `cols` columns that a GEMM reads in place, row after row: one cache
+// line more than the row, because at a power-of-two stride (4H floats, say) successive rows
+// all land in the same few L1 sets and evict each other.
+template <typename T>
+int64_t padded_stride(int64_t cols) {
+  return cols + 64 / static_cast<int64_t>(sizeof(T));
+}
+
 // dst [cols, rows] (row stride ldd) = src [rows, cols]^T, src contiguous. In square tiles: a
 // plain loop writes (or reads) one value per cache line, which made this a tenth of an LSTM
 // forward.
@@ -400,9 +410,7 @@ void direction_forward(const Spec& sp, const Steps& st, bool reverse, const T* X
   gemm_nt<T>(X, I, w.w_ih.data<T>(), xg.get(), GH, N, I, GH, T(0));
   // W_hh^T [Hout, GH] row-major, once per call: the per-step GEMM then reads it in place
   // instead of repacking the transposed weight at every step.
-  // Its rows are padded by one cache line: at a power-of-two stride (GH is 4H) the GEMM's
-  // reads of successive rows all land in the same few L1 sets and evict each other.
-  const int64_t ld_hh = GH + 64 / static_cast<int64_t>(sizeof(T));
+  const int64_t ld_hh = padded_stride<T>(GH);
   std::unique_ptr<T[]> w_hh_t(new T[static_cast<size_t>(Hout * ld_hh)]);
   transpose<T>(w.w_hh.data<T>(), GH, Hout, w_hh_t.get(), ld_hh);
   const T *b_ih = w.b_ih.data<T>(), *b_hh = w.b_hh.data<T>();
@@ -482,11 +490,11 @@ void direction_backward(const Spec& sp, const Steps& st, bool reverse, const T* 
   std::unique_ptr<T[]> dg(new T[static_cast<size_t>(N * GH)]);
   std::unique_ptr<T[]> dgh_buf(gru ? new T[static_cast<size_t>(N * GH)] : nullptr);
   std::vector<T> dht(static_cast<size_t>(B * Hout)), dr(proj ? static_cast<size_t>(B * H) : 0);
-  // W_hh [GH, Hout] with rows padded off a power-of-two stride for the per-step GEMM, which
-  // reads it in place (see w_hh_t in direction_forward).
-  const int64_t ld_hh = Hout + 64 / static_cast<int64_t>(sizeof(T));
+  // W_hh [GH, Hout] with padded rows for the per-step GEMM, which reads it in place.
+  const int64_t ld_hh = padded_stride<T>(Hout);
   std::unique_ptr<T[]> w_hh(new T[static_cast<size_t>(GH * ld_hh)]);
-  for (int64_t r = 0; r < GH; ++r) std::copy(w.w_hh.data<T>() + r * Hout, w.w_hh.data<T>() + (r + 1) * Hout, w_hh.get() + r * ld_hh);
+  const T* w_hh_src = w.w_hh.data<T>();
+  for (int64_t r = 0; r < GH; ++r) std::copy(w_hh_src + r * Hout, w_hh_src + (r + 1) * Hout, w_hh.get() + r * ld_hh);
   std::vector<T> dhp(proj ? static_cast<size_t>(N * Hout) : 0);  // projected-state gradients, all steps
   T* dgh = gru ? dgh_buf.get() : dg.get();
   const T* gates = cache.gates.data<T>();
