@@ -31,4 +31,10 @@ bool in_parallel_region() {
 #endif
 }
 
+void team_barrier() {
+#ifdef _OPENMP
+#pragma omp barrier
+#endif
+}
+
 }  // namespace ember

@@ -38,4 +38,23 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, const F& f) {
   f(begin, end);
 }
 
+// Runs f(tid, team_size) once on each thread of a team of up to `threads` threads (team_size
+// may come out smaller), for work that needs team_barrier() between its phases; one thread,
+// f(0, 1), inside a parallel region or for threads <= 1.
+template <typename F>
+void parallel_team(int threads, const F& f) {
+#ifdef _OPENMP
+  if (threads > 1 && !in_parallel_region()) {
+#pragma omp parallel num_threads(threads)
+    f(static_cast<int64_t>(omp_get_thread_num()), static_cast<int64_t>(omp_get_num_threads()));
+    return;
+  }
+#endif
+  f(int64_t(0), int64_t(1));
+}
+
+// Waits for every thread of the innermost parallel_team (no-op outside one). Every thread of the
+// team must reach each barrier.
+void team_barrier();
+
 }  // namespace ember

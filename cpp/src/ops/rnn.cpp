@@ -319,22 +319,30 @@ int64_t padded_stride(int64_t cols) {
   return cols + 64 / static_cast<int64_t>(sizeof(T));
 }
 
-// dst [cols, rows] (row stride ldd) = src [rows, cols]^T, src contiguous. In square tiles: a
-// plain loop writes (or reads) one value per cache line, which made this a tenth of an LSTM
-// forward.
+// dst [cols, rows] (row stride ldd) = src [rows, cols]^T for src's row tiles [tile0, tile1) of
+// kTransposeTile rows (src contiguous). Whole blocks of W x W values (W: the SIMD packet width)
+// are transposed in registers; a scalar loop writes (or reads) one value per cache line and
+// does not vectorise, which made the transposes a tenth of an LSTM forward.
+constexpr int64_t kTransposeTile = 16;  // a multiple of every packet width
+int64_t transpose_tile_count(int64_t rows) { return (rows + kTransposeTile - 1) / kTransposeTile; }
 template <typename T>
-void transpose(const T* src, int64_t rows, int64_t cols, T* dst, int64_t ldd) {
-  constexpr int64_t kTile = 16;
-  const int64_t row_tiles = (rows + kTile - 1) / kTile;
-  parallel_for(0, row_tiles, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(kTile * cols, 1)),
-               [&](int64_t t0, int64_t t1) {
-                 for (int64_t r0 = t0 * kTile; r0 < std::min(rows, t1 * kTile); r0 += kTile)
-                   for (int64_t c0 = 0; c0 < cols; c0 += kTile) {
-                     const int64_t r1 = std::min(rows, r0 + kTile), c1 = std::min(cols, c0 + kTile);
-                     for (int64_t c = c0; c < c1; ++c)
-                       for (int64_t r = r0; r < r1; ++r) dst[c * ldd + r] = src[r * cols + c];
-                   }
-               });
+void transpose_tiles(const T* src, int64_t rows, int64_t cols, T* dst, int64_t ldd, int64_t tile0, int64_t tile1) {
+  using namespace Eigen::internal;
+  using P = typename packet_traits<T>::type;
+  constexpr int64_t W = unpacket_traits<P>::size;
+  const int64_t row_end = std::min(rows, tile1 * kTransposeTile);
+  for (int64_t r0 = tile0 * kTransposeTile; r0 < row_end; r0 += W) {
+    int64_t c0 = 0;
+    if (r0 + W <= rows)
+      for (; c0 + W <= cols; c0 += W) {
+        PacketBlock<P, W> block;
+        for (int64_t i = 0; i < W; ++i) block.packet[i] = ploadu<P>(src + (r0 + i) * cols + c0);
+        ptranspose(block);
+        for (int64_t i = 0; i < W; ++i) pstoreu(dst + (c0 + i) * ldd + r0, block.packet[i]);
+      }
+    for (int64_t c = c0; c < cols; ++c)  // the last columns, and the rows of a short block
+      for (int64_t r = r0; r < std::min(rows, r0 + W); ++r) dst[c * ldd + r] = src[r * cols + c];
+  }
 }
 
 template <typename T>
@@ -358,21 +366,17 @@ bool all_finite(const T* p, int64_t n) {
   return largest < kExponent;
 }
 
-// Runs f(r0, r1) over ranges of batch rows: one range per thread, each running its rows through
-// every step with no synchronisation between steps, when each thread gets enough rows for its
-// per-step products to run well (a fork and join per step and per op cost more than the
-// products of a small batch); otherwise f(0, B) on this thread, whose products and gate
-// passes are then parallel themselves. The ranges carry equal numbers of row-steps (packed
-// sequences are sorted longest first, so the first rows run longest). Rows are independent:
-// any split gives the same bits.
-template <typename F>
-void for_batch_rows(const Steps& st, int64_t work_per_row, const F& f) {
+// Ranges of batch rows, bounds[p] .. bounds[p + 1], for threads that each run their own rows
+// through every step with no synchronisation between steps: only when each thread gets enough
+// rows for its per-step products to run well (a fork and join per step and per op cost more
+// than the products of a small batch); otherwise the one range {0, B}, whose steps then run on
+// one thread with parallel products and gate passes. The ranges carry equal numbers of
+// row-steps (packed sequences are sorted longest first, so the first rows run longest). Rows
+// are independent: any split gives the same bits.
+std::vector<int64_t> batch_row_bounds(const Steps& st, int64_t work_per_row) {
   constexpr int64_t kMinRows = 8, kMinWork = int64_t(1) << 15;
   const int64_t B = st.B, parts = std::min<int64_t>(get_num_threads(), B / kMinRows);
-  if (parts < 2 || work_per_row < kMinWork || in_parallel_region()) {
-    f(0, B);
-    return;
-  }
+  if (parts < 2 || work_per_row < kMinWork || in_parallel_region()) return {0, B};
   // Row b is active at the steps whose batch size exceeds b; row_steps[b]: row-steps of rows < b.
   std::vector<int64_t> with_size(static_cast<size_t>(B) + 1, 0), row_steps(static_cast<size_t>(B) + 1, 0);
   for (int64_t bs : st.bs) with_size[bs] += 1;
@@ -385,69 +389,121 @@ void for_batch_rows(const Steps& st, int64_t work_per_row, const F& f) {
     while (b < B && row_steps[b] * parts < row_steps[B] * p) ++b;  // the first b past p / parts of the work
     bounds[p] = b;
   }
+  return bounds;
+}
+
+// Runs f(r0, r1) over the ranges of batch_row_bounds, one range per thread.
+template <typename F>
+void for_batch_rows(const Steps& st, int64_t work_per_row, const F& f) {
+  const std::vector<int64_t> bounds = batch_row_bounds(st, work_per_row);
+  const int64_t parts = static_cast<int64_t>(bounds.size()) - 1;
+  if (parts == 1) return f(bounds[0], bounds[1]);
   parallel_for(0, parts, 1, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p)
       if (bounds[p] < bounds[p + 1]) f(bounds[p], bounds[p + 1]);
   });
 }
 
-// Runs one direction of one layer over X [N, I]; writes its outputs into columns of out
-// (row stride ldo) and its final states into h_n [B, Hout] / c_n [B, H].
-template <typename T>
-void direction_forward(const Spec& sp, const Steps& st, bool reverse, const T* X, int64_t I, const DirWeights& w,
-                       const T* h0, const T* c0, T* out, int64_t ldo, T* h_n, T* c_n, DirCache& cache) {
-  const int64_t H = sp.H, Hout = sp.Hout, GH = sp.GH(), N = st.N, B = st.B;
-  const bool lstm = sp.mode == Mode::Lstm, gru = sp.mode == Mode::Gru, proj = sp.P > 0;
-  cache.gates = empty({N, gru ? 4 * H : GH}, w.w_ih.dtype());
-  cache.h_prev = empty({N, Hout}, w.w_ih.dtype());
-  if (lstm) {
-    cache.c_prev = empty({N, H}, w.w_ih.dtype());
-    cache.tanh_c = empty({N, H}, w.w_ih.dtype());
+// f(off, rows) for each step (in order) at which rows of batch range [r0, r1) are active: they
+// are rows off .. off + rows of the packed layout.
+template <typename F>
+void for_range_steps(const Steps& st, int64_t r0, int64_t r1, const F& f) {
+  for (int64_t t = 0; t < st.T(); ++t) {
+    const int64_t rows = std::min(st.bs[t], r1) - r0;
+    if (rows > 0) f(st.off[t] + r0, rows);
   }
-  if (proj) cache.r = empty({N, H}, w.w_ih.dtype());
-  // Scratch that is fully written before it is read: left uninitialised (no memset per call).
-  std::unique_ptr<T[]> xg(new T[static_cast<size_t>(N * GH)]), hg(new T[static_cast<size_t>(B * GH)]);
-  gemm_nt<T>(X, I, w.w_ih.data<T>(), xg.get(), GH, N, I, GH, T(0));
-  // W_hh^T [Hout, GH] row-major, once per call: the per-step GEMM then reads it in place
-  // instead of repacking the transposed weight at every step.
-  const int64_t ld_hh = padded_stride<T>(GH);
-  std::unique_ptr<T[]> w_hh_t(new T[static_cast<size_t>(Hout * ld_hh)]);
-  transpose<T>(w.w_hh.data<T>(), GH, Hout, w_hh_t.get(), ld_hh);
-  const T *b_ih = w.b_ih.data<T>(), *b_hh = w.b_hh.data<T>();
-  T *gates = cache.gates.data<T>(), *h_prev = cache.h_prev.data<T>();
-  T* h = h_n;  // the state buffer ends as h_n
-  T* c = c_n;
-  const int64_t steps = st.T();
-  // A zero initial state (no hx given: the usual case) makes the first step's hidden product
-  // zero, so it is not computed; unless W_hh holds an inf or NaN, whose product with 0 is NaN.
-  const bool zero_start = steps > 0 && all_zero(h0, st.bs[reverse ? steps - 1 : 0] * Hout) &&
-                          all_finite(w.w_hh.data<T>(), GH * Hout);
+}
+
+// One direction of one layer, forward, over X [N, I]. Writes its outputs into columns of out
+// (row stride ldo) and its final states into h_n [B, Hout] / c_n [B, H]. Buffers are set up on
+// construction; then the weights are transposed (transpose_weights over all of [0, tiles()),
+// in any pieces), and run_rows takes ranges of batch rows through every step. With
+// rows_split, run_rows projects its rows' input step by step, so that threads running
+// separate ranges never wait for each other; otherwise project_input first projects all steps
+// as one (parallel) GEMM.
+template <typename T>
+class DirForward {
+ public:
+  DirForward(const Spec& sp, const Steps& st, bool reverse, const T* X, int64_t I, const DirWeights& w, const T* h0,
+             const T* c0, T* out, int64_t ldo, T* h_n, T* c_n, DirCache& cache, bool rows_split)
+      : sp_(sp), st_(st), reverse_(reverse), rows_split_(rows_split), X_(X), I_(I), w_(w), h0_(h0), c0_(c0),
+        out_(out), ldo_(ldo), h_(h_n), c_(c_n), cache_(cache) {
+    const int64_t H = sp.H, Hout = sp.Hout, GH = sp.GH(), N = st.N, B = st.B;
+    const DType dt = w.w_ih.dtype();
+    cache.gates = empty({N, sp.mode == Mode::Gru ? 4 * H : GH}, dt);
+    cache.h_prev = empty({N, Hout}, dt);
+    if (sp.mode == Mode::Lstm) {
+      cache.c_prev = empty({N, H}, dt);
+      cache.tanh_c = empty({N, H}, dt);
+    }
+    if (sp.P > 0) cache.r = empty({N, H}, dt);
+    // Scratch that is fully written before it is read: left uninitialised (no memset per call).
+    xg_.reset(new T[static_cast<size_t>((rows_split ? B : N) * GH)]);
+    hg_.reset(new T[static_cast<size_t>(B * GH)]);
+    // W_ih^T [I, GH] and W_hh^T [Hout, GH], row-major, once per call: the GEMMs then read them
+    // in place instead of repacking the transposed weights at every step.
+    ld_ = padded_stride<T>(GH);
+    w_ih_t_.reset(new T[static_cast<size_t>(I * ld_)]);
+    w_hh_t_.reset(new T[static_cast<size_t>(Hout * ld_)]);
+    // A zero initial state (no hx given: the usual case) makes the first step's hidden product
+    // zero, so it is not computed; unless W_hh holds an inf or NaN, whose product with 0 is NaN.
+    const int64_t steps = st.T();
+    zero_start_ = steps > 0 && all_zero(h0, st.bs[reverse ? steps - 1 : 0] * Hout) &&
+                  all_finite(w.w_hh.data<T>(), GH * Hout);
+  }
+
+  int64_t tiles() const { return 2 * transpose_tile_count(sp_.GH()); }
+  void transpose_weights(int64_t tile0, int64_t tile1) {
+    const int64_t GH = sp_.GH(), per = transpose_tile_count(GH);
+    transpose_tiles<T>(w_.w_ih.data<T>(), GH, I_, w_ih_t_.get(), ld_, std::min(tile0, per), std::min(tile1, per));
+    transpose_tiles<T>(w_.w_hh.data<T>(), GH, sp_.Hout, w_hh_t_.get(), ld_, std::max(tile0 - per, int64_t(0)),
+                       std::max(tile1 - per, int64_t(0)));
+  }
+
+  void project_input() {
+    gemm<T>(X_, I_, 1, w_ih_t_.get(), ld_, 1, xg_.get(), sp_.GH(), st_.N, I_, sp_.GH(), T(1), T(0));
+  }
+
   // The recurrence of batch rows [r0, r1), every step. Each row's state depends on that row
   // alone (the products and gates are row by row), so row ranges are independent.
-  auto run_rows = [&](int64_t r0, int64_t r1) {
-    if (!reverse) {
-      std::memcpy(h + r0 * Hout, h0 + r0 * Hout, sizeof(T) * (r1 - r0) * Hout);
-      if (lstm) std::memcpy(c + r0 * H, c0 + r0 * H, sizeof(T) * (r1 - r0) * H);
+  void run_rows(int64_t r0, int64_t r1) {
+    const Spec& sp = sp_;
+    const Steps& st = st_;
+    const int64_t H = sp.H, Hout = sp.Hout, GH = sp.GH(), I = I_;
+    const bool lstm = sp.mode == Mode::Lstm, proj = sp.P > 0;
+    const T *b_ih = w_.b_ih.data<T>(), *b_hh = w_.b_hh.data<T>();
+    T *gates = cache_.gates.data<T>(), *h_prev = cache_.h_prev.data<T>();
+    T* h = h_;  // the state buffer ends as h_n
+    T* c = c_;
+    const int64_t steps = st.T();
+    if (!reverse_) {
+      std::memcpy(h + r0 * Hout, h0_ + r0 * Hout, sizeof(T) * (r1 - r0) * Hout);
+      if (lstm) std::memcpy(c + r0 * H, c0_ + r0 * H, sizeof(T) * (r1 - r0) * H);
     }
     for (int64_t k = 0; k < steps; ++k) {
-      const int64_t t = reverse ? steps - 1 - k : k, off = st.off[t] + r0;
+      const int64_t t = reverse_ ? steps - 1 - k : k, off = st.off[t] + r0;
       const int64_t rows = std::min(st.bs[t], r1) - r0;  // active rows of this range
       if (rows <= 0) continue;
-      if (reverse) {  // sequences whose last step is t start here
+      if (reverse_) {  // sequences whose last step is t start here
         const int64_t started = std::max(t + 1 < steps ? st.bs[t + 1] : 0, r0), n = r0 + rows - started;
         if (n > 0) {
-          std::memcpy(h + started * Hout, h0 + started * Hout, sizeof(T) * n * Hout);
-          if (lstm) std::memcpy(c + started * H, c0 + started * H, sizeof(T) * n * H);
+          std::memcpy(h + started * Hout, h0_ + started * Hout, sizeof(T) * n * Hout);
+          if (lstm) std::memcpy(c + started * H, c0_ + started * H, sizeof(T) * n * H);
         }
       }
       T* hr = h + r0 * Hout;
-      T* hgr = hg.get() + r0 * GH;
+      T* hgr = hg_.get() + r0 * GH;
       std::memcpy(h_prev + off * Hout, hr, sizeof(T) * rows * Hout);
-      if (k == 0 && zero_start)
+      if (k == 0 && zero_start_)
         std::fill(hgr, hgr + rows * GH, T(0));
       else
-        gemm<T>(hr, Hout, 1, w_hh_t.get(), ld_hh, 1, hgr, GH, rows, Hout, GH, T(1), T(0));
-      const T* x = xg.get() + off * GH;
+        gemm<T>(hr, Hout, 1, w_hh_t_.get(), ld_, 1, hgr, GH, rows, Hout, GH, T(1), T(0));
+      const T* x = xg_.get() + off * GH;
+      if (rows_split_) {  // this step's input projection, for these rows only
+        T* xr = xg_.get() + r0 * GH;
+        gemm<T>(X_ + off * I, I, 1, w_ih_t_.get(), ld_, 1, xr, GH, rows, I, GH, T(1), T(0));
+        x = xr;
+      }
       switch (sp.mode) {
         case Mode::RnnTanh:
           rnn_gates_forward<T>(rows, H, x, hgr, b_ih, b_hh, hr, gates + off * H, [](T v) { return std::tanh(v); });
@@ -458,24 +514,39 @@ void direction_forward(const Spec& sp, const Steps& st, bool reverse, const T* X
           break;
         case Mode::Lstm:
           if (proj) {
-            T* r = cache.r.data<T>() + off * H;
+            T* r = cache_.r.data<T>() + off * H;
             lstm_gates_forward<T>(rows, H, x, hgr, b_ih, b_hh, c + r0 * H, r, H, gates + off * GH,
-                                  cache.c_prev.data<T>() + off * H, cache.tanh_c.data<T>() + off * H);
-            gemm_nt<T>(r, H, w.w_hr.data<T>(), hr, Hout, rows, H, Hout, T(0));
+                                  cache_.c_prev.data<T>() + off * H, cache_.tanh_c.data<T>() + off * H);
+            gemm_nt<T>(r, H, w_.w_hr.data<T>(), hr, Hout, rows, H, Hout, T(0));
           } else {
             lstm_gates_forward<T>(rows, H, x, hgr, b_ih, b_hh, c + r0 * H, hr, H, gates + off * GH,
-                                  cache.c_prev.data<T>() + off * H, cache.tanh_c.data<T>() + off * H);
+                                  cache_.c_prev.data<T>() + off * H, cache_.tanh_c.data<T>() + off * H);
           }
           break;
         case Mode::Gru:
           gru_gates_forward<T>(rows, H, x, hgr, b_ih, b_hh, hr, gates + off * 4 * H);
           break;
       }
-      for (int64_t b = 0; b < rows; ++b) std::memcpy(out + (off + b) * ldo, hr + b * Hout, sizeof(T) * Hout);
+      for (int64_t b = 0; b < rows; ++b) std::memcpy(out_ + (off + b) * ldo_, hr + b * Hout, sizeof(T) * Hout);
     }
-  };
-  for_batch_rows(st, GH * Hout, run_rows);
-}
+  }
+
+ private:
+  const Spec& sp_;
+  const Steps& st_;
+  const bool reverse_, rows_split_;
+  const T* X_;
+  const int64_t I_;
+  const DirWeights& w_;
+  const T *h0_, *c0_;
+  T* out_;
+  const int64_t ldo_;
+  T *h_, *c_;
+  DirCache& cache_;
+  int64_t ld_ = 0;  // row stride of the transposed weights
+  std::unique_ptr<T[]> xg_, hg_, w_ih_t_, w_hh_t_;
+  bool zero_start_ = false;
+};
 
 // Gradients of one direction of one layer. dout: gradient of its output columns (row stride
 // ldo); dh / dc: gradients of h_n / c_n on entry, of h0 / c0 on return. Writes the weight
@@ -614,7 +685,10 @@ struct Saved {
   std::vector<DirWeights> weights;
 };
 
-// out, h_n, c_n of the whole stack; `x` is [N, I] time-major/packed and contiguous.
+// out, h_n, c_n of the whole stack; `x` is [N, I] time-major/packed and contiguous. With enough
+// batch rows for several threads, the whole stack is one parallel region: the threads share
+// the weight transposes, then each takes its range of rows through every layer and direction
+// (a row's outputs are the next layer's input for that row alone), without waiting again.
 template <typename T>
 void stack_forward(Saved& s, const Tensor& x, const Tensor& hx, const Tensor& cx, Tensor& out, Tensor& h_n,
                    Tensor& c_n, double dropout, bool train, Generator* gen) {
@@ -622,6 +696,10 @@ void stack_forward(Saved& s, const Tensor& x, const Tensor& hx, const Tensor& cx
   const Steps& st = s.st;
   const int64_t N = st.N, B = st.B, Hout = sp.Hout, H = sp.H, D = sp.D;
   const bool lstm = sp.mode == Mode::Lstm;
+  const std::vector<int64_t> bounds = batch_row_bounds(st, sp.GH() * Hout);
+  const int64_t parts = static_cast<int64_t>(bounds.size()) - 1;
+  // Every layer's buffers and dropout mask up front (the masks drawn in layer order, as before).
+  std::vector<std::unique_ptr<DirForward<T>>> dirs;
   Tensor layer_in = x;
   for (int64_t l = 0; l < sp.L; ++l) {
     if (l > 0 && dropout > 0 && train) {
@@ -629,25 +707,55 @@ void stack_forward(Saved& s, const Tensor& x, const Tensor& hx, const Tensor& cx
       bernoulli_(mask, 1.0 - dropout, gen);
       T scale = dropout < 1.0 ? static_cast<T>(1.0 / (1.0 - dropout)) : T(0);
       T* m = mask.data<T>();
-      T* v = layer_in.data<T>();
-      for (int64_t i = 0; i < N * D * Hout; ++i) {
-        m[i] *= scale;
-        v[i] *= m[i];
-      }
+      for (int64_t i = 0; i < N * D * Hout; ++i) m[i] *= scale;
       s.dropout_mask[l] = mask;
     }
     s.layer_input[l] = layer_in;
-    const int64_t I = sp.layer_input(l);
     Tensor layer_out = l + 1 == sp.L ? out : empty({N, D * Hout}, x.dtype());
     for (int64_t d = 0; d < D; ++d) {
       const int64_t ld = l * D + d;
-      direction_forward<T>(sp, st, d == 1, layer_in.data<T>(), I, s.weights[ld], hx.data<T>() + ld * B * Hout,
-                           lstm ? cx.data<T>() + ld * B * H : nullptr, layer_out.data<T>() + d * Hout, D * Hout,
-                           h_n.data<T>() + ld * B * Hout, lstm ? c_n.data<T>() + ld * B * H : nullptr,
-                           s.cache[ld]);
+      dirs.push_back(std::make_unique<DirForward<T>>(
+          sp, st, d == 1, layer_in.data<T>(), sp.layer_input(l), s.weights[ld], hx.data<T>() + ld * B * Hout,
+          lstm ? cx.data<T>() + ld * B * H : nullptr, layer_out.data<T>() + d * Hout, D * Hout,
+          h_n.data<T>() + ld * B * Hout, lstm ? c_n.data<T>() + ld * B * H : nullptr, s.cache[ld], parts > 1));
     }
     layer_in = layer_out;
   }
+  // Dropout on layer l's input rows of batch range [r0, r1) (it is the previous layer's output).
+  auto drop_rows = [&](int64_t l, int64_t r0, int64_t r1) {
+    if (!s.dropout_mask[l].defined()) return;
+    T* v = s.layer_input[l].data<T>();
+    const T* m = s.dropout_mask[l].data<T>();
+    for_range_steps(st, r0, r1, [&](int64_t off, int64_t rows) {
+      for (int64_t i = off * D * Hout; i < (off + rows) * D * Hout; ++i) v[i] *= m[i];
+    });
+  };
+  if (parts == 1) {
+    for (int64_t l = 0; l < sp.L; ++l) {
+      drop_rows(l, 0, B);
+      for (int64_t d = 0; d < D; ++d) {
+        DirForward<T>& dir = *dirs[l * D + d];
+        const int64_t tile_values = kTransposeTile * std::max(sp.layer_input(l), Hout);
+        parallel_for(0, dir.tiles(), std::max<int64_t>(1, kGrainSize / tile_values),
+                     [&](int64_t t0, int64_t t1) { dir.transpose_weights(t0, t1); });
+        dir.project_input();
+        dir.run_rows(0, B);
+      }
+    }
+    return;
+  }
+  parallel_team(static_cast<int>(parts), [&](int64_t tid, int64_t team) {
+    for (auto& dir : dirs) {
+      const int64_t n = dir->tiles();
+      dir->transpose_weights(n * tid / team, n * (tid + 1) / team);
+    }
+    team_barrier();
+    for (int64_t p = tid; p < parts; p += team)
+      for (int64_t l = 0; l < sp.L; ++l) {
+        drop_rows(l, bounds[p], bounds[p + 1]);
+        for (int64_t d = 0; d < D; ++d) dirs[l * D + d]->run_rows(bounds[p], bounds[p + 1]);
+      }
+  });
 }
 
 // Gradients of the input [N, I], of hx / cx and of every parameter (in params order).
