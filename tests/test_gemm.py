@@ -1,7 +1,8 @@
 """The core GEMM behind every matrix product: edge tiles, operand layouts, alpha/beta, threads.
 
-Sizes straddle the micro-kernel tile (14 or 6 rows, 16 or 32 columns) and the k block
-(256/384) so that edge panels and several k blocks are hit; expected values are numpy
+Sizes straddle the micro-kernel tile (14 or 6 rows, 16 or 32 columns, and the one-register
+kernel of a narrow last column panel) and the k block (256/384) so that edge panels and several
+k blocks are hit; expected values are numpy
 float64 products.
 """
 import numpy as np

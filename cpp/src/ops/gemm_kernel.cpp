@@ -115,45 +115,47 @@ constexpr int64_t kKC = sizeof(T) == 4 ? 384 : 256;
 template <typename T>
 constexpr int64_t kNB = sizeof(T) == 4 ? 768 : 512;
 
-// ---- micro-kernel: out[MRX, nr] (=|+=) alpha * apanel[MRX, kc] @ bpanel[kc, NR] ----
-// apanel holds kMR values per k step (the first MRX used); b rows are ldb apart, NR values each.
-template <typename T, int MRX>
+// ---- micro-kernel: out[MRX, nr] (=|+=) alpha * apanel[MRX, kc] @ bpanel[kc, NV * W] ----
+// apanel holds kMR values per k step (the first MRX used); b rows are ldb apart. NV = kNV
+// registers per row for whole panels, 1 for a last panel of at most W columns (a GEMM with
+// m = 100 would otherwise spend a quarter of its FMAs on zero padding).
+template <typename T, int MRX, int NV>
 void micro_kernel(int64_t kc, const T* a, const T* b, int64_t ldb, T* out, int64_t ldo, int nr, T alpha, T beta) {
   using S = Simd<T>;
   using Reg = typename S::Reg;
   constexpr int W = S::W;
-  Reg acc[MRX][kNV];
+  Reg acc[MRX][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MRX; ++i)
 #pragma GCC unroll 4
-    for (int v = 0; v < kNV; ++v) acc[i][v] = S::zero();
+    for (int v = 0; v < NV; ++v) acc[i][v] = S::zero();
   // The output tile is needed only after the k loop: start fetching it now.
 #pragma GCC unroll 16
   for (int i = 0; i < MRX; ++i) {
     _mm_prefetch(reinterpret_cast<const char*>(out + i * ldo), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(out + i * ldo + kNR<T> - 1), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(out + i * ldo + NV * W - 1), _MM_HINT_T0);
   }
   for (int64_t p = 0; p < kc; ++p) {
-    Reg bv[kNV];
+    Reg bv[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < kNV; ++v) bv[v] = S::load(b + v * W);
+    for (int v = 0; v < NV; ++v) bv[v] = S::load(b + v * W);
 #pragma GCC unroll 16
     for (int i = 0; i < MRX; ++i) {
       Reg ai = S::set1(a[i]);
 #pragma GCC unroll 4
-      for (int v = 0; v < kNV; ++v) acc[i][v] = S::fma(ai, bv[v], acc[i][v]);
+      for (int v = 0; v < NV; ++v) acc[i][v] = S::fma(ai, bv[v], acc[i][v]);
     }
     a += kMR;
     b += ldb;
   }
   const Reg valpha = S::set1(alpha), vbeta = S::set1(beta);
   const bool scale = alpha != T(1);
-  if (nr == kNR<T>) {
+  if (nr == NV * W) {
 #pragma GCC unroll 16
     for (int i = 0; i < MRX; ++i) {
       T* o = out + i * ldo;
 #pragma GCC unroll 4
-      for (int v = 0; v < kNV; ++v) {
+      for (int v = 0; v < NV; ++v) {
         Reg r = scale ? S::mul(valpha, acc[i][v]) : acc[i][v];
         if (beta == T(1))
           r = S::add(S::load(o + v * W), r);
@@ -163,13 +165,13 @@ void micro_kernel(int64_t kc, const T* a, const T* b, int64_t ldb, T* out, int64
       }
     }
   } else {
-    typename S::Mask mk[kNV];
-    for (int v = 0; v < kNV; ++v) mk[v] = S::mask(std::clamp(nr - v * W, 0, W));
+    typename S::Mask mk[NV];
+    for (int v = 0; v < NV; ++v) mk[v] = S::mask(std::clamp(nr - v * W, 0, W));
 #pragma GCC unroll 16
     for (int i = 0; i < MRX; ++i) {
       T* o = out + i * ldo;
 #pragma GCC unroll 4
-      for (int v = 0; v < kNV; ++v) {
+      for (int v = 0; v < NV; ++v) {
         Reg r = scale ? S::mul(valpha, acc[i][v]) : acc[i][v];
         if (beta == T(1))
           r = S::add(S::load(o + v * W, mk[v]), r);
@@ -184,13 +186,15 @@ void micro_kernel(int64_t kc, const T* a, const T* b, int64_t ldb, T* out, int64
 template <typename T>
 using KernelFn = void (*)(int64_t, const T*, const T*, int64_t, T*, int64_t, int, T, T);
 
-// kernels[r] computes r rows (1 <= r <= kMR).
-template <typename T, int... R>
+// kernels[r] computes r rows (1 <= r <= kMR), NV registers wide.
+template <typename T, int NV, int... R>
 constexpr auto make_kernels(std::integer_sequence<int, R...>) {
-  return std::array<KernelFn<T>, sizeof...(R)>{micro_kernel<T, R == 0 ? 1 : R>...};
+  return std::array<KernelFn<T>, sizeof...(R)>{micro_kernel<T, R == 0 ? 1 : R, NV>...};
 }
 template <typename T>
-const auto kKernels = make_kernels<T>(std::make_integer_sequence<int, kMR + 1>{});
+const auto kKernels = make_kernels<T, kNV>(std::make_integer_sequence<int, kMR + 1>{});
+template <typename T>
+const auto kNarrowKernels = make_kernels<T, 1>(std::make_integer_sequence<int, kMR + 1>{});
 
 // ---- packing ----
 // dst[p * kMR + i] = a[i * as0 + p * as1] for i < mr, p < kc.
@@ -351,12 +355,13 @@ void gemm_simd(const T* a, int64_t as0, int64_t as1, const T* b, int64_t bs0, in
       for (int64_t ir = 0, panel = 0; ir < n; ir += panel_rows(panel++)) {
         int64_t mr = panel_rows(panel);
         pack_a(a + ir * as0 + pc * as1, as0, as1, mr, kc, ap);
-        KernelFn<T> kern = kKernels<T>[mr];
+        KernelFn<T> kern = kKernels<T>[mr], narrow = kNarrowKernels<T>[mr];
         T* o = out + ir * ldo + jc;
         for (int64_t jr = 0; jr < full; jr += NR) kern(kc, ap, bblock + jr, bs0, o + jr, ldo, NR, alpha, be);
-        for (int64_t jr = full; jr < nb; jr += NR)
-          kern(kc, ap, bp + ((jr - full) / NR) * kc * NR, NR, o + jr, ldo, static_cast<int>(std::min(NR, nb - jr)),
-               alpha, be);
+        for (int64_t jr = full; jr < nb; jr += NR) {
+          const int nr = static_cast<int>(std::min(NR, nb - jr));
+          (nr <= Simd<T>::W ? narrow : kern)(kc, ap, bp + ((jr - full) / NR) * kc * NR, NR, o + jr, ldo, nr, alpha, be);
+        }
       }
     }
   }

@@ -155,6 +155,14 @@ void gemm(const T* a, int64_t as0, int64_t as1, const T* b, int64_t bs0, int64_t
 }
 
 template <typename T>
+bool gemm_rows_independent(int64_t m) {
+  if constexpr (kGemmSimd && std::is_floating_point_v<T>) return m >= gemm_simd_cols<T>();
+  return false;
+}
+template bool gemm_rows_independent<float>(int64_t);
+template bool gemm_rows_independent<double>(int64_t);
+
+template <typename T>
 void gemm_strided(const T* a, int64_t as0, int64_t as1, const T* b, int64_t bs0, int64_t bs1, T* out, int64_t n,
                   int64_t k, int64_t m, bool accumulate) {
   gemm<T>(a, as0, as1, b, bs0, bs1, out, m, n, k, m, T(1), accumulate ? T(1) : T(0));

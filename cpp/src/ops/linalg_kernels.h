@@ -12,6 +12,13 @@ template <typename T>
 void gemm(const T* a, int64_t as0, int64_t as1, const T* b, int64_t bs0, int64_t bs1, T* out, int64_t ldo,
           int64_t n, int64_t k, int64_t m, T alpha, T beta);
 
+// Whether gemm gives each row of an [n, m] output the same bits whatever other rows it is
+// computed with, so that products over subsets of a's rows match one product over all of them:
+// true for the SIMD kernel (at least one micro-kernel of columns), not for the portable
+// fallback, whose blocking depends on the shapes.
+template <typename T>
+bool gemm_rows_independent(int64_t m);
+
 // out[n, m] (contiguous) = a @ b, or += a @ b when `accumulate`.
 template <typename T>
 void gemm_strided(const T* a, int64_t as0, int64_t as1, const T* b, int64_t bs0, int64_t bs1, T* out, int64_t n,

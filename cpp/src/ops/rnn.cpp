@@ -25,6 +25,7 @@
 // smaller batches run the steps on one thread with parallel products and gate passes.
 #include <Eigen/Core>
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -372,11 +373,15 @@ bool all_finite(const T* p, int64_t n) {
 // than the products of a small batch); otherwise the one range {0, B}, whose steps then run on
 // one thread with parallel products and gate passes. The ranges carry equal numbers of
 // row-steps (packed sequences are sorted longest first, so the first rows run longest). Rows
-// are independent: any split gives the same bits.
-std::vector<int64_t> batch_row_bounds(const Steps& st, int64_t work_per_row) {
+// are independent, and so are the GEMMs' rows for the product widths of a step (Spec:
+// rows_independent): any split gives the same bits.
+template <typename T>
+std::vector<int64_t> batch_row_bounds(const Spec& sp, const Steps& st) {
   constexpr int64_t kMinRows = 8, kMinWork = int64_t(1) << 15;
   const int64_t B = st.B, parts = std::min<int64_t>(get_num_threads(), B / kMinRows);
-  if (parts < 2 || work_per_row < kMinWork || in_parallel_region()) return {0, B};
+  const bool rows_independent = gemm_rows_independent<T>(sp.GH()) && gemm_rows_independent<T>(sp.H) &&
+                                gemm_rows_independent<T>(sp.Hout);
+  if (parts < 2 || sp.GH() * sp.Hout < kMinWork || !rows_independent || in_parallel_region()) return {0, B};
   // Row b is active at the steps whose batch size exceeds b; row_steps[b]: row-steps of rows < b.
   std::vector<int64_t> with_size(static_cast<size_t>(B) + 1, 0), row_steps(static_cast<size_t>(B) + 1, 0);
   for (int64_t bs : st.bs) with_size[bs] += 1;
@@ -390,18 +395,6 @@ std::vector<int64_t> batch_row_bounds(const Steps& st, int64_t work_per_row) {
     bounds[p] = b;
   }
   return bounds;
-}
-
-// Runs f(r0, r1) over the ranges of batch_row_bounds, one range per thread.
-template <typename F>
-void for_batch_rows(const Steps& st, int64_t work_per_row, const F& f) {
-  const std::vector<int64_t> bounds = batch_row_bounds(st, work_per_row);
-  const int64_t parts = static_cast<int64_t>(bounds.size()) - 1;
-  if (parts == 1) return f(bounds[0], bounds[1]);
-  parallel_for(0, parts, 1, [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p)
-      if (bounds[p] < bounds[p + 1]) f(bounds[p], bounds[p + 1]);
-  });
 }
 
 // f(off, rows) for each step (in order) at which rows of batch range [r0, r1) are active: they
@@ -446,18 +439,21 @@ class DirForward {
     w_ih_t_.reset(new T[static_cast<size_t>(I * ld_)]);
     w_hh_t_.reset(new T[static_cast<size_t>(Hout * ld_)]);
     // A zero initial state (no hx given: the usual case) makes the first step's hidden product
-    // zero, so it is not computed; unless W_hh holds an inf or NaN, whose product with 0 is NaN.
+    // zero, so it is not computed; unless W_hh holds an inf or NaN, whose product with 0 is NaN
+    // (checked as W_hh is transposed, while its rows are in cache).
     const int64_t steps = st.T();
-    zero_start_ = steps > 0 && all_zero(h0, st.bs[reverse ? steps - 1 : 0] * Hout) &&
-                  all_finite(w.w_hh.data<T>(), GH * Hout);
+    zero_h0_ = steps > 0 && all_zero(h0, st.bs[reverse ? steps - 1 : 0] * Hout);
   }
 
   int64_t tiles() const { return 2 * transpose_tile_count(sp_.GH()); }
   void transpose_weights(int64_t tile0, int64_t tile1) {
     const int64_t GH = sp_.GH(), per = transpose_tile_count(GH);
     transpose_tiles<T>(w_.w_ih.data<T>(), GH, I_, w_ih_t_.get(), ld_, std::min(tile0, per), std::min(tile1, per));
-    transpose_tiles<T>(w_.w_hh.data<T>(), GH, sp_.Hout, w_hh_t_.get(), ld_, std::max(tile0 - per, int64_t(0)),
-                       std::max(tile1 - per, int64_t(0)));
+    const int64_t hh0 = std::max(tile0 - per, int64_t(0)), hh1 = std::max(tile1 - per, int64_t(0));
+    transpose_tiles<T>(w_.w_hh.data<T>(), GH, sp_.Hout, w_hh_t_.get(), ld_, hh0, hh1);
+    const int64_t row0 = std::min(GH, hh0 * kTransposeTile), row1 = std::min(GH, hh1 * kTransposeTile);
+    if (zero_h0_ && !all_finite(w_.w_hh.data<T>() + row0 * sp_.Hout, (row1 - row0) * sp_.Hout))
+      w_hh_nonfinite_.store(true, std::memory_order_relaxed);
   }
 
   void project_input() {
@@ -476,6 +472,7 @@ class DirForward {
     T* h = h_;  // the state buffer ends as h_n
     T* c = c_;
     const int64_t steps = st.T();
+    const bool zero_start = zero_h0_ && !w_hh_nonfinite_.load(std::memory_order_relaxed);
     if (!reverse_) {
       std::memcpy(h + r0 * Hout, h0_ + r0 * Hout, sizeof(T) * (r1 - r0) * Hout);
       if (lstm) std::memcpy(c + r0 * H, c0_ + r0 * H, sizeof(T) * (r1 - r0) * H);
@@ -494,7 +491,7 @@ class DirForward {
       T* hr = h + r0 * Hout;
       T* hgr = hg_.get() + r0 * GH;
       std::memcpy(h_prev + off * Hout, hr, sizeof(T) * rows * Hout);
-      if (k == 0 && zero_start_)
+      if (k == 0 && zero_start)
         std::fill(hgr, hgr + rows * GH, T(0));
       else
         gemm<T>(hr, Hout, 1, w_hh_t_.get(), ld_, 1, hgr, GH, rows, Hout, GH, T(1), T(0));
@@ -545,43 +542,70 @@ class DirForward {
   DirCache& cache_;
   int64_t ld_ = 0;  // row stride of the transposed weights
   std::unique_ptr<T[]> xg_, hg_, w_ih_t_, w_hh_t_;
-  bool zero_start_ = false;
+  bool zero_h0_ = false;  // the initial state of the first step's rows is all zeros
+  std::atomic<bool> w_hh_nonfinite_{false};  // set by transpose_weights
 };
 
 // Gradients of one direction of one layer. dout: gradient of its output columns (row stride
 // ldo); dh / dc: gradients of h_n / c_n on entry, of h0 / c0 on return. Writes the weight
-// gradients (dw: same layout as DirWeights) and adds dX [N, I] (+= when accumulate_dx).
+// gradients (dw: same layout as DirWeights) and dX [N, I] (adds to it when accumulate_dx).
+// Buffers are set up on construction; then W_hh is copied (copy_weights over all of
+// [0, tiles()), in any pieces), run_rows takes ranges of batch rows back through every step,
+// and finish() computes the weight gradients, which sum over all rows. With rows_split,
+// run_rows also computes its rows' dX step by step (where the GEMM's rows are independent at
+// width I), so that threads running separate ranges need not wait for each other; otherwise
+// finish() computes dX as one (parallel) GEMM.
 template <typename T>
-void direction_backward(const Spec& sp, const Steps& st, bool reverse, const T* X, int64_t I, const DirWeights& w,
-                        const DirCache& cache, const T* dout, int64_t ldo, T* dh, T* dc, DirWeights& dw, T* dX,
-                        bool accumulate_dx) {
-  const int64_t H = sp.H, Hout = sp.Hout, GH = sp.GH(), N = st.N, B = st.B;
-  const bool gru = sp.mode == Mode::Gru, proj = sp.P > 0;
-  // Every row of dg (and dgh) is written by its step's gate pass: no zero fill.
-  std::unique_ptr<T[]> dg(new T[static_cast<size_t>(N * GH)]);
-  std::unique_ptr<T[]> dgh_buf(gru ? new T[static_cast<size_t>(N * GH)] : nullptr);
-  std::vector<T> dht(static_cast<size_t>(B * Hout)), dr(proj ? static_cast<size_t>(B * H) : 0);
-  // W_hh [GH, Hout] with padded rows for the per-step GEMM, which reads it in place.
-  const int64_t ld_hh = padded_stride<T>(Hout);
-  std::unique_ptr<T[]> w_hh(new T[static_cast<size_t>(GH * ld_hh)]);
-  const T* w_hh_src = w.w_hh.data<T>();
-  for (int64_t r = 0; r < GH; ++r) std::copy(w_hh_src + r * Hout, w_hh_src + (r + 1) * Hout, w_hh.get() + r * ld_hh);
-  std::vector<T> dhp(proj ? static_cast<size_t>(N * Hout) : 0);  // projected-state gradients, all steps
-  T* dgh = gru ? dgh_buf.get() : dg.get();
-  const T* gates = cache.gates.data<T>();
-  const T* h_prev = cache.h_prev.data<T>();
-  const int64_t steps = st.T();
+class DirBackward {
+ public:
+  DirBackward(const Spec& sp, const Steps& st, bool reverse, const T* X, int64_t I, const DirWeights& w,
+              const DirCache& cache, const T* dout, int64_t ldo, T* dh, T* dc, DirWeights& dw, T* dX,
+              bool accumulate_dx, bool rows_split)
+      : sp_(sp), st_(st), reverse_(reverse), accumulate_dx_(accumulate_dx), X_(X), I_(I),
+        w_(w), cache_(cache), dout_(dout), ldo_(ldo), dh_(dh), dc_(dc), dw_(dw), dX_(dX),
+        dx_per_step_(rows_split && dX && gemm_rows_independent<T>(I)) {
+    const int64_t H = sp.H, Hout = sp.Hout, GH = sp.GH(), N = st.N, B = st.B;
+    const bool gru = sp.mode == Mode::Gru, proj = sp.P > 0;
+    // Every row of dg (and dgh) is written by its step's gate pass: no zero fill.
+    dg_.reset(new T[static_cast<size_t>(N * GH)]);
+    if (gru) dgh_.reset(new T[static_cast<size_t>(N * GH)]);
+    dht_.reset(new T[static_cast<size_t>(B * Hout)]);
+    if (proj) {
+      dr_.reset(new T[static_cast<size_t>(B * H)]);
+      dhp_.reset(new T[static_cast<size_t>(N * Hout)]);  // projected-state gradients, all steps
+    }
+    // W_hh [GH, Hout] with padded rows for the per-step GEMM, which reads it in place.
+    ld_hh_ = padded_stride<T>(Hout);
+    w_hh_.reset(new T[static_cast<size_t>(GH * ld_hh_)]);
+  }
+
+  int64_t tiles() const { return transpose_tile_count(sp_.GH()); }
+  void copy_weights(int64_t tile0, int64_t tile1) {
+    const int64_t GH = sp_.GH(), Hout = sp_.Hout;
+    const T* src = w_.w_hh.data<T>();
+    for (int64_t r = tile0 * kTransposeTile; r < std::min(GH, tile1 * kTransposeTile); ++r)
+      std::copy(src + r * Hout, src + (r + 1) * Hout, w_hh_.get() + r * ld_hh_);
+  }
+
   // Batch rows [r0, r1) back through every step (row ranges are independent, as in forward).
-  auto run_rows = [&](int64_t r0, int64_t r1) {
-    T* dhr = dh + r0 * Hout;
-    T* dhtr = dht.data() + r0 * Hout;
+  void run_rows(int64_t r0, int64_t r1) {
+    const Spec& sp = sp_;
+    const Steps& st = st_;
+    const int64_t H = sp.H, Hout = sp.Hout, GH = sp.GH(), I = I_;
+    const bool gru = sp.mode == Mode::Gru, proj = sp.P > 0;
+    T* dgh = gru ? dgh_.get() : dg_.get();
+    const T* gates = cache_.gates.data<T>();
+    const T* h_prev = cache_.h_prev.data<T>();
+    const int64_t steps = st.T();
+    T* dhr = dh_ + r0 * Hout;
+    T* dhtr = dht_.get() + r0 * Hout;
     for (int64_t k = 0; k < steps; ++k) {
-      const int64_t t = reverse ? k : steps - 1 - k, off = st.off[t] + r0;
+      const int64_t t = reverse_ ? k : steps - 1 - k, off = st.off[t] + r0;
       const int64_t rows = std::min(st.bs[t], r1) - r0;  // active rows of this range
       if (rows <= 0) continue;
       for (int64_t b = 0; b < rows; ++b)
-        for (int64_t j = 0; j < Hout; ++j) dhtr[b * Hout + j] = dhr[b * Hout + j] + dout[(off + b) * ldo + j];
-      T* dgs = dg.get() + off * GH;
+        for (int64_t j = 0; j < Hout; ++j) dhtr[b * Hout + j] = dhr[b * Hout + j] + dout_[(off + b) * ldo_ + j];
+      T* dgs = dg_.get() + off * GH;
       switch (sp.mode) {
         case Mode::RnnTanh:
           rnn_gates_backward<T>(rows, H, dhtr, gates + off * H, dgs, [](T y) { return T(1) - y * y; });
@@ -591,32 +615,59 @@ void direction_backward(const Spec& sp, const Steps& st, bool reverse, const T* 
           break;
         case Mode::Lstm:
           if (proj) {
-            std::memcpy(dhp.data() + off * Hout, dhtr, sizeof(T) * rows * Hout);
-            gemm_nn<T>(dhtr, Hout, w.w_hr.data<T>(), dr.data() + r0 * H, H, rows, Hout, H, T(0));
+            std::memcpy(dhp_.get() + off * Hout, dhtr, sizeof(T) * rows * Hout);
+            gemm_nn<T>(dhtr, Hout, w_.w_hr.data<T>(), dr_.get() + r0 * H, H, rows, Hout, H, T(0));
           }
-          lstm_gates_backward<T>(rows, H, proj ? dr.data() + r0 * H : dhtr, H, gates + off * GH,
-                                 cache.c_prev.data<T>() + off * H, cache.tanh_c.data<T>() + off * H, dc + r0 * H, dgs);
+          lstm_gates_backward<T>(rows, H, proj ? dr_.get() + r0 * H : dhtr, H, gates + off * GH,
+                                 cache_.c_prev.data<T>() + off * H, cache_.tanh_c.data<T>() + off * H, dc_ + r0 * H,
+                                 dgs);
           break;
         case Mode::Gru:
           gru_gates_backward<T>(rows, H, dhtr, gates + off * 4 * H, h_prev + off * H, dgs, dgh + off * GH, dhr);
           break;
       }
-      gemm<T>(dgh + off * GH, GH, 1, w_hh.get(), ld_hh, 1, dhr, Hout, rows, GH, Hout, T(1), gru ? T(1) : T(0));
+      gemm<T>(dgh + off * GH, GH, 1, w_hh_.get(), ld_hh_, 1, dhr, Hout, rows, GH, Hout, T(1), gru ? T(1) : T(0));
+      if (dx_per_step_)  // this step's input gradient, for these rows only
+        gemm_nn<T>(dgs, GH, w_.w_ih.data<T>(), dX_ + off * I, I, rows, GH, I, accumulate_dx_ ? T(1) : T(0));
     }
-  };
-  for_batch_rows(st, GH * Hout, run_rows);
-  gemm_tn<T>(dg.get(), GH, X, I, dw.w_ih.data<T>(), N, GH, I, T(0));
-  gemm_tn<T>(dgh, GH, h_prev, Hout, dw.w_hh.data<T>(), N, GH, Hout, T(0));
-  if (sp.bias) {
-    column_sums<T>(dg.get(), N, GH, dw.b_ih.data<T>(), false);
-    if (gru)
-      column_sums<T>(dgh, N, GH, dw.b_hh.data<T>(), false);
-    else  // both biases enter the same pre-activations: equal gradients
-      std::copy(dw.b_ih.data<T>(), dw.b_ih.data<T>() + GH, dw.b_hh.data<T>());
   }
-  if (proj) gemm_tn<T>(dhp.data(), Hout, cache.r.data<T>(), H, dw.w_hr.data<T>(), N, Hout, H, T(0));
-  if (dX) gemm_nn<T>(dg.get(), GH, w.w_ih.data<T>(), dX, I, N, GH, I, accumulate_dx ? T(1) : T(0));
-}
+
+  void finish() {
+    const Spec& sp = sp_;
+    const int64_t Hout = sp.Hout, H = sp.H, GH = sp.GH(), N = st_.N, I = I_;
+    const bool gru = sp.mode == Mode::Gru;
+    const T* dgh = gru ? dgh_.get() : dg_.get();
+    gemm_tn<T>(dg_.get(), GH, X_, I, dw_.w_ih.data<T>(), N, GH, I, T(0));
+    gemm_tn<T>(dgh, GH, cache_.h_prev.data<T>(), Hout, dw_.w_hh.data<T>(), N, GH, Hout, T(0));
+    if (sp.bias) {
+      column_sums<T>(dg_.get(), N, GH, dw_.b_ih.data<T>(), false);
+      if (gru)
+        column_sums<T>(dgh, N, GH, dw_.b_hh.data<T>(), false);
+      else  // both biases enter the same pre-activations: equal gradients
+        std::copy(dw_.b_ih.data<T>(), dw_.b_ih.data<T>() + GH, dw_.b_hh.data<T>());
+    }
+    if (sp.P > 0) gemm_tn<T>(dhp_.get(), Hout, cache_.r.data<T>(), H, dw_.w_hr.data<T>(), N, Hout, H, T(0));
+    if (dX_ && !dx_per_step_)
+      gemm_nn<T>(dg_.get(), GH, w_.w_ih.data<T>(), dX_, I, N, GH, I, accumulate_dx_ ? T(1) : T(0));
+  }
+
+ private:
+  const Spec& sp_;
+  const Steps& st_;
+  const bool reverse_, accumulate_dx_;
+  const T* X_;
+  const int64_t I_;
+  const DirWeights& w_;
+  const DirCache& cache_;
+  const T* dout_;
+  const int64_t ldo_;
+  T *dh_, *dc_;
+  DirWeights& dw_;
+  T* dX_;
+  const bool dx_per_step_;
+  int64_t ld_hh_ = 0;
+  std::unique_ptr<T[]> dg_, dgh_, dht_, dr_, dhp_, w_hh_;
+};
 
 // ---- the whole call ------------------------------------------------------------------------
 
@@ -696,7 +747,7 @@ void stack_forward(Saved& s, const Tensor& x, const Tensor& hx, const Tensor& cx
   const Steps& st = s.st;
   const int64_t N = st.N, B = st.B, Hout = sp.Hout, H = sp.H, D = sp.D;
   const bool lstm = sp.mode == Mode::Lstm;
-  const std::vector<int64_t> bounds = batch_row_bounds(st, sp.GH() * Hout);
+  const std::vector<int64_t> bounds = batch_row_bounds<T>(sp, st);
   const int64_t parts = static_cast<int64_t>(bounds.size()) - 1;
   // Every layer's buffers and dropout mask up front (the masks drawn in layer order, as before).
   std::vector<std::unique_ptr<DirForward<T>>> dirs;
@@ -758,28 +809,37 @@ void stack_forward(Saved& s, const Tensor& x, const Tensor& hx, const Tensor& cx
   });
 }
 
-// Gradients of the input [N, I], of hx / cx and of every parameter (in params order).
+// Gradients of the input [N, I], of hx / cx and of every parameter (in params order). As in
+// forward, with enough batch rows the recurrences of all layers and directions are one
+// parallel region in which each thread takes its rows back through the whole stack (a row's
+// input gradient is the previous layer's output gradient for that row alone); the weight
+// gradients, which sum over all rows, follow.
 template <typename T>
 void stack_backward(const Saved& s, const Tensor& dout_in, const Tensor& dh_n, const Tensor& dc_n, bool need_dx,
                     Tensor& dx, Tensor& dhx, Tensor& dcx, std::vector<Tensor>& dparams) {
   const Spec& sp = s.sp;
   const Steps& st = s.st;
-  const int64_t N = st.N, B = st.B, Hout = sp.Hout, H = sp.H, D = sp.D;
+  const int64_t N = st.N, B = st.B, Hout = sp.Hout, H = sp.H, D = sp.D, L = sp.L;
   const bool lstm = sp.mode == Mode::Lstm;
   const DType dt = dout_in.dtype();
   dhx = clone(dh_n);
   if (lstm) dcx = clone(dc_n);
   const int64_t per = params_per_dir(sp);
-  dparams.assign(static_cast<size_t>(per * sp.L * D), Tensor());
-  Tensor dout = dout_in;
-  for (int64_t l = sp.L - 1; l >= 0; --l) {
+  dparams.assign(static_cast<size_t>(per * L * D), Tensor());
+  const std::vector<int64_t> bounds = batch_row_bounds<T>(sp, st);
+  const int64_t parts = static_cast<int64_t>(bounds.size()) - 1;
+  // dlayer_in[l]: gradient of layer l's input (its dropout undone: the previous layer's output).
+  std::vector<Tensor> dlayer_in(static_cast<size_t>(L));
+  std::vector<DirWeights> dws(static_cast<size_t>(L * D));
+  std::vector<std::unique_ptr<DirBackward<T>>> dirs(static_cast<size_t>(L * D));
+  for (int64_t l = L - 1; l >= 0; --l) {
     const int64_t I = sp.layer_input(l);
-    const bool want_dx = l > 0 || need_dx;
-    Tensor dlayer_in = want_dx ? empty({N, I}, dt) : Tensor();
+    if (l > 0 || need_dx) dlayer_in[l] = empty({N, I}, dt);
+    const Tensor& dout = l + 1 == L ? dout_in : dlayer_in[l + 1];
     for (int64_t d = 0; d < D; ++d) {
       const int64_t ld = l * D + d;
       const DirWeights& w = s.weights[ld];
-      DirWeights dw;
+      DirWeights& dw = dws[ld];
       dw.w_ih = empty(w.w_ih.sizes(), dt);
       dw.w_hh = empty(w.w_hh.sizes(), dt);
       if (sp.bias) {
@@ -787,27 +847,59 @@ void stack_backward(const Saved& s, const Tensor& dout_in, const Tensor& dh_n, c
         dw.b_hh = empty({sp.GH()}, dt);
       }
       if (sp.P > 0) dw.w_hr = empty(w.w_hr.sizes(), dt);
-      direction_backward<T>(sp, st, d == 1, s.layer_input[l].data<T>(), I, w, s.cache[ld],
-                            dout.data<T>() + d * Hout, D * Hout, dhx.data<T>() + ld * B * Hout,
-                            lstm ? dcx.data<T>() + ld * B * H : nullptr, dw,
-                            want_dx ? dlayer_in.data<T>() : nullptr, d == 1);
-      Tensor* dp = dparams.data() + ld * per;
-      dp[0] = dw.w_ih;
-      dp[1] = dw.w_hh;
-      if (sp.bias) {
-        dp[2] = dw.b_ih;
-        dp[3] = dw.b_hh;
-      }
-      if (sp.P > 0) dp[per - 1] = dw.w_hr;
+      dirs[ld] = std::make_unique<DirBackward<T>>(
+          sp, st, d == 1, s.layer_input[l].data<T>(), I, w, s.cache[ld], dout.data<T>() + d * Hout, D * Hout,
+          dhx.data<T>() + ld * B * Hout, lstm ? dcx.data<T>() + ld * B * H : nullptr, dw,
+          dlayer_in[l].defined() ? dlayer_in[l].data<T>() : nullptr, d == 1, parts > 1);
     }
-    if (l > 0 && s.dropout_mask[l].defined()) {
-      T* v = dlayer_in.data<T>();
-      const T* m = s.dropout_mask[l].data<T>();
-      for (int64_t i = 0; i < N * I; ++i) v[i] *= m[i];
-    }
-    dout = dlayer_in;
   }
-  dx = dout;
+  // The input gradient of layer l > 0 goes back through its dropout, rows of batch range [r0, r1).
+  auto drop_rows = [&](int64_t l, int64_t r0, int64_t r1) {
+    if (l == 0 || !s.dropout_mask[l].defined()) return;
+    T* v = dlayer_in[l].data<T>();
+    const T* m = s.dropout_mask[l].data<T>();
+    const int64_t I = sp.layer_input(l);
+    for_range_steps(st, r0, r1, [&](int64_t off, int64_t rows) {
+      for (int64_t i = off * I; i < (off + rows) * I; ++i) v[i] *= m[i];
+    });
+  };
+  if (parts == 1) {
+    for (int64_t l = L - 1; l >= 0; --l) {
+      for (int64_t d = 0; d < D; ++d) {
+        DirBackward<T>& dir = *dirs[l * D + d];
+        parallel_for(0, dir.tiles(), std::max<int64_t>(1, kGrainSize / (kTransposeTile * Hout)),
+                     [&](int64_t t0, int64_t t1) { dir.copy_weights(t0, t1); });
+        dir.run_rows(0, B);
+        dir.finish();
+      }
+      drop_rows(l, 0, B);
+    }
+  } else {
+    parallel_team(static_cast<int>(parts), [&](int64_t tid, int64_t team) {
+      for (auto& dir : dirs) {
+        const int64_t n = dir->tiles();
+        dir->copy_weights(n * tid / team, n * (tid + 1) / team);
+      }
+      team_barrier();
+      for (int64_t p = tid; p < parts; p += team)
+        for (int64_t l = L - 1; l >= 0; --l) {
+          for (int64_t d = 0; d < D; ++d) dirs[l * D + d]->run_rows(bounds[p], bounds[p + 1]);
+          drop_rows(l, bounds[p], bounds[p + 1]);
+        }
+    });
+    for (auto& dir : dirs) dir->finish();
+  }
+  for (int64_t ld = 0; ld < L * D; ++ld) {
+    Tensor* dp = dparams.data() + ld * per;
+    dp[0] = dws[ld].w_ih;
+    dp[1] = dws[ld].w_hh;
+    if (sp.bias) {
+      dp[2] = dws[ld].b_ih;
+      dp[3] = dws[ld].b_hh;
+    }
+    if (sp.P > 0) dp[per - 1] = dws[ld].w_hr;
+  }
+  dx = dlayer_in[0];
 }
 
 Mode mode_from(int64_t mode) {
