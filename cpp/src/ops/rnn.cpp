@@ -30,6 +30,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <new>
 #include <type_traits>
 #include "../core/dispatch.h"
 #include "../core/parallel.h"
@@ -88,6 +89,9 @@ struct Steps {
   std::vector<int64_t> bs, off;
   int64_t B = 0, N = 0;
   int64_t T() const { return static_cast<int64_t>(bs.size()); }
+  // The row of step t and batch entry b in an [N, features] matrix: off[t] + b, or b * T + t
+  // for a padded batch_first output, which is written (and its gradient read) in place.
+  int64_t row(int64_t t, int64_t b, bool batch_first) const { return batch_first ? b * T() + t : off[t] + b; }
 };
 
 Steps uniform_steps(int64_t T, int64_t B) {
@@ -312,6 +316,18 @@ void column_sums(const T* a, int64_t rows, int64_t cols, T* out, bool accumulate
   });
 }
 
+// A buffer of n values for one call, 64-byte aligned (with a padded row stride, each row starts
+// a cache line) and left uninitialised: every one is fully written before it is read.
+struct AlignedDelete {
+  void operator()(void* p) const { ::operator delete[](p, std::align_val_t(64)); }
+};
+template <typename T>
+using Scratch = std::unique_ptr<T[], AlignedDelete>;
+template <typename T>
+Scratch<T> scratch(int64_t n) {
+  return Scratch<T>(static_cast<T*>(::operator new[](static_cast<size_t>(n) * sizeof(T), std::align_val_t(64))));
+}
+
 // Row stride for a matrix of `cols` columns that a GEMM reads in place, row after row: one cache
 // line more than the row, because at a power-of-two stride (4H floats, say) successive rows
 // all land in the same few L1 sets and evict each other.
@@ -408,7 +424,8 @@ void for_range_steps(const Steps& st, int64_t r0, int64_t r1, const F& f) {
 }
 
 // One direction of one layer, forward, over X [N, I]. Writes its outputs into columns of out
-// (row stride ldo) and its final states into h_n [B, Hout] / c_n [B, H]. Buffers are set up on
+// (row stride ldo; rows in batch-first order with out_batch_first) and its final states into
+// h_n [B, Hout] / c_n [B, H]. Buffers are set up on
 // construction; then the weights are transposed (transpose_weights over all of [0, tiles()),
 // in any pieces), and run_rows takes ranges of batch rows through every step. With
 // rows_split, run_rows projects its rows' input step by step, so that threads running
@@ -418,9 +435,9 @@ template <typename T>
 class DirForward {
  public:
   DirForward(const Spec& sp, const Steps& st, bool reverse, const T* X, int64_t I, const DirWeights& w, const T* h0,
-             const T* c0, T* out, int64_t ldo, T* h_n, T* c_n, DirCache& cache, bool rows_split)
-      : sp_(sp), st_(st), reverse_(reverse), rows_split_(rows_split), X_(X), I_(I), w_(w), h0_(h0), c0_(c0),
-        out_(out), ldo_(ldo), h_(h_n), c_(c_n), cache_(cache) {
+             const T* c0, T* out, int64_t ldo, bool out_batch_first, T* h_n, T* c_n, DirCache& cache, bool rows_split)
+      : sp_(sp), st_(st), reverse_(reverse), rows_split_(rows_split), out_batch_first_(out_batch_first), X_(X), I_(I),
+        w_(w), h0_(h0), c0_(c0), out_(out), ldo_(ldo), h_(h_n), c_(c_n), cache_(cache) {
     const int64_t H = sp.H, Hout = sp.Hout, GH = sp.GH(), N = st.N, B = st.B;
     const DType dt = w.w_ih.dtype();
     cache.gates = empty({N, sp.mode == Mode::Gru ? 4 * H : GH}, dt);
@@ -431,13 +448,13 @@ class DirForward {
     }
     if (sp.P > 0) cache.r = empty({N, H}, dt);
     // Scratch that is fully written before it is read: left uninitialised (no memset per call).
-    xg_.reset(new T[static_cast<size_t>((rows_split ? B : N) * GH)]);
-    hg_.reset(new T[static_cast<size_t>(B * GH)]);
+    xg_ = scratch<T>((rows_split ? B : N) * GH);
+    hg_ = scratch<T>(B * GH);
     // W_ih^T [I, GH] and W_hh^T [Hout, GH], row-major, once per call: the GEMMs then read them
     // in place instead of repacking the transposed weights at every step.
     ld_ = padded_stride<T>(GH);
-    w_ih_t_.reset(new T[static_cast<size_t>(I * ld_)]);
-    w_hh_t_.reset(new T[static_cast<size_t>(Hout * ld_)]);
+    w_ih_t_ = scratch<T>(I * ld_);
+    w_hh_t_ = scratch<T>(Hout * ld_);
     // A zero initial state (no hx given: the usual case) makes the first step's hidden product
     // zero, so it is not computed; unless W_hh holds an inf or NaN, whose product with 0 is NaN
     // (checked as W_hh is transposed, while its rows are in cache).
@@ -524,14 +541,15 @@ class DirForward {
           gru_gates_forward<T>(rows, H, x, hgr, b_ih, b_hh, hr, gates + off * 4 * H);
           break;
       }
-      for (int64_t b = 0; b < rows; ++b) std::memcpy(out_ + (off + b) * ldo_, hr + b * Hout, sizeof(T) * Hout);
+      for (int64_t b = 0; b < rows; ++b)
+        std::memcpy(out_ + st.row(t, r0 + b, out_batch_first_) * ldo_, hr + b * Hout, sizeof(T) * Hout);
     }
   }
 
  private:
   const Spec& sp_;
   const Steps& st_;
-  const bool reverse_, rows_split_;
+  const bool reverse_, rows_split_, out_batch_first_;
   const T* X_;
   const int64_t I_;
   const DirWeights& w_;
@@ -541,13 +559,13 @@ class DirForward {
   T *h_, *c_;
   DirCache& cache_;
   int64_t ld_ = 0;  // row stride of the transposed weights
-  std::unique_ptr<T[]> xg_, hg_, w_ih_t_, w_hh_t_;
+  Scratch<T> xg_, hg_, w_ih_t_, w_hh_t_;
   bool zero_h0_ = false;  // the initial state of the first step's rows is all zeros
   std::atomic<bool> w_hh_nonfinite_{false};  // set by transpose_weights
 };
 
 // Gradients of one direction of one layer. dout: gradient of its output columns (row stride
-// ldo); dh / dc: gradients of h_n / c_n on entry, of h0 / c0 on return. Writes the weight
+// ldo; rows in batch-first order with dout_batch_first); dh / dc: gradients of h_n / c_n on entry, of h0 / c0 on return. Writes the weight
 // gradients (dw: same layout as DirWeights) and dX [N, I] (adds to it when accumulate_dx).
 // Buffers are set up on construction; then W_hh is copied (copy_weights over all of
 // [0, tiles()), in any pieces), run_rows takes ranges of batch rows back through every step,
@@ -559,24 +577,25 @@ template <typename T>
 class DirBackward {
  public:
   DirBackward(const Spec& sp, const Steps& st, bool reverse, const T* X, int64_t I, const DirWeights& w,
-              const DirCache& cache, const T* dout, int64_t ldo, T* dh, T* dc, DirWeights& dw, T* dX,
-              bool accumulate_dx, bool rows_split)
-      : sp_(sp), st_(st), reverse_(reverse), accumulate_dx_(accumulate_dx), X_(X), I_(I),
+              const DirCache& cache, const T* dout, int64_t ldo, bool dout_batch_first, T* dh, T* dc, DirWeights& dw,
+              T* dX, bool accumulate_dx, bool rows_split)
+      : sp_(sp), st_(st), reverse_(reverse), accumulate_dx_(accumulate_dx), dout_batch_first_(dout_batch_first),
+        X_(X), I_(I),
         w_(w), cache_(cache), dout_(dout), ldo_(ldo), dh_(dh), dc_(dc), dw_(dw), dX_(dX),
         dx_per_step_(rows_split && dX && gemm_rows_independent<T>(I)) {
     const int64_t H = sp.H, Hout = sp.Hout, GH = sp.GH(), N = st.N, B = st.B;
     const bool gru = sp.mode == Mode::Gru, proj = sp.P > 0;
     // Every row of dg (and dgh) is written by its step's gate pass: no zero fill.
-    dg_.reset(new T[static_cast<size_t>(N * GH)]);
-    if (gru) dgh_.reset(new T[static_cast<size_t>(N * GH)]);
-    dht_.reset(new T[static_cast<size_t>(B * Hout)]);
+    dg_ = scratch<T>(N * GH);
+    if (gru) dgh_ = scratch<T>(N * GH);
+    dht_ = scratch<T>(B * Hout);
     if (proj) {
-      dr_.reset(new T[static_cast<size_t>(B * H)]);
-      dhp_.reset(new T[static_cast<size_t>(N * Hout)]);  // projected-state gradients, all steps
+      dr_ = scratch<T>(B * H);
+      dhp_ = scratch<T>(N * Hout);  // projected-state gradients, all steps
     }
     // W_hh [GH, Hout] with padded rows for the per-step GEMM, which reads it in place.
     ld_hh_ = padded_stride<T>(Hout);
-    w_hh_.reset(new T[static_cast<size_t>(GH * ld_hh_)]);
+    w_hh_ = scratch<T>(GH * ld_hh_);
   }
 
   int64_t tiles() const { return transpose_tile_count(sp_.GH()); }
@@ -603,8 +622,10 @@ class DirBackward {
       const int64_t t = reverse_ ? k : steps - 1 - k, off = st.off[t] + r0;
       const int64_t rows = std::min(st.bs[t], r1) - r0;  // active rows of this range
       if (rows <= 0) continue;
-      for (int64_t b = 0; b < rows; ++b)
-        for (int64_t j = 0; j < Hout; ++j) dhtr[b * Hout + j] = dhr[b * Hout + j] + dout_[(off + b) * ldo_ + j];
+      for (int64_t b = 0; b < rows; ++b) {
+        const T* dout_row = dout_ + st.row(t, r0 + b, dout_batch_first_) * ldo_;
+        for (int64_t j = 0; j < Hout; ++j) dhtr[b * Hout + j] = dhr[b * Hout + j] + dout_row[j];
+      }
       T* dgs = dg_.get() + off * GH;
       switch (sp.mode) {
         case Mode::RnnTanh:
@@ -654,7 +675,7 @@ class DirBackward {
  private:
   const Spec& sp_;
   const Steps& st_;
-  const bool reverse_, accumulate_dx_;
+  const bool reverse_, accumulate_dx_, dout_batch_first_;
   const T* X_;
   const int64_t I_;
   const DirWeights& w_;
@@ -666,7 +687,7 @@ class DirBackward {
   T* dX_;
   const bool dx_per_step_;
   int64_t ld_hh_ = 0;
-  std::unique_ptr<T[]> dg_, dgh_, dht_, dr_, dhp_, w_hh_;
+  Scratch<T> dg_, dgh_, dht_, dr_, dhp_, w_hh_;
 };
 
 // ---- the whole call ------------------------------------------------------------------------
@@ -768,7 +789,7 @@ void stack_forward(Saved& s, const Tensor& x, const Tensor& hx, const Tensor& cx
       dirs.push_back(std::make_unique<DirForward<T>>(
           sp, st, d == 1, layer_in.data<T>(), sp.layer_input(l), s.weights[ld], hx.data<T>() + ld * B * Hout,
           lstm ? cx.data<T>() + ld * B * H : nullptr, layer_out.data<T>() + d * Hout, D * Hout,
-          h_n.data<T>() + ld * B * Hout, lstm ? c_n.data<T>() + ld * B * H : nullptr, s.cache[ld], parts > 1));
+          l + 1 == sp.L && s.batch_first, h_n.data<T>() + ld * B * Hout, lstm ? c_n.data<T>() + ld * B * H : nullptr, s.cache[ld], parts > 1));
     }
     layer_in = layer_out;
   }
@@ -849,7 +870,7 @@ void stack_backward(const Saved& s, const Tensor& dout_in, const Tensor& dh_n, c
       if (sp.P > 0) dw.w_hr = empty(w.w_hr.sizes(), dt);
       dirs[ld] = std::make_unique<DirBackward<T>>(
           sp, st, d == 1, s.layer_input[l].data<T>(), I, w, s.cache[ld], dout.data<T>() + d * Hout, D * Hout,
-          dhx.data<T>() + ld * B * Hout, lstm ? dcx.data<T>() + ld * B * H : nullptr, dw,
+          l + 1 == L && s.batch_first, dhx.data<T>() + ld * B * Hout, lstm ? dcx.data<T>() + ld * B * H : nullptr, dw,
           dlayer_in[l].defined() ? dlayer_in[l].data<T>() : nullptr, d == 1, parts > 1);
     }
   }
@@ -994,11 +1015,9 @@ std::tuple<Tensor, Tensor, Tensor> rnn_impl(Mode mode, const Tensor& input, cons
     copy_(h_n, hxc);
     if (lstm) copy_(c_n, cxc);
   }
-  // Back to the caller's layout.
-  if (!saved->packed) {
-    out = reshape(out, {st.T(), st.B, sp.D * sp.Hout});
-    if (batch_first) out = contiguous(transpose(out, 0, 1));
-  }
+  // The caller's layout (a batch_first output's rows are already in batch-first order).
+  if (!saved->packed)
+    out = reshape(out, saved->batch_first ? Shape{st.B, st.T(), sp.D * sp.Hout} : Shape{st.T(), st.B, sp.D * sp.Hout});
 
   std::vector<Tensor> inputs{input, hx_in, cx_in};
   inputs.insert(inputs.end(), params.begin(), params.end());
@@ -1024,7 +1043,7 @@ std::tuple<Tensor, Tensor, Tensor> rnn_impl(Mode mode, const Tensor& input, cons
         if (cell) {
           gout = zeros({s.st.N, sp.Hout}, g[0].dtype());
         } else if (!s.packed) {
-          gout = reshape(contiguous(s.batch_first ? transpose(g[0], 0, 1) : g[0]), {s.st.N, sp.D * sp.Hout});
+          gout = reshape(contiguous(g[0]), {s.st.N, sp.D * sp.Hout});  // batch_first: rows in batch-first order
         } else {
           gout = contiguous(g[0]);
         }
