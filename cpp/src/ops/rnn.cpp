@@ -12,17 +12,26 @@
 //   - the reverse direction walks t = T-1 .. 0 and starts rows bs[t+1] .. bs[t] from h0 at the
 //     step where their sequence ends (its own last step), finishing every row at t = 0.
 //
-// Forward, per layer and direction: one GEMM projects the input of all steps (XG = X W_ih^T);
+// A padded batch_first output is the exception: its rows are in batch-first order (b * T + t),
+// so that it is written, and its gradient read, in place (Steps::row).
+//
+// Forward, per layer and direction: the input of every step is projected (XG = X W_ih^T);
 // then each step is one GEMM for the hidden projection (HG = h W_hh^T) and one fused pass over
 // the gates, which also stores what backward needs (activated gates, previous states) in
-// buffers preallocated for the whole sequence. Backward walks the steps in the opposite order
-// and produces the pre-activation gate gradients of all steps; the gradients of the weights
-// and of the layer input are then each one GEMM over all steps. A whole multi-layer,
+// buffers preallocated for the whole sequence. Both weights are transposed once per call, so
+// that the GEMMs read them in place. Backward walks the steps in the opposite order and
+// produces the pre-activation gate gradients of all steps and the gradient of the layer input;
+// the gradients of the weights are then each one GEMM over all steps. A whole multi-layer,
 // bidirectional call is one autograd node; its backward is not differentiable again.
 //
-// Threads: a batch row's recurrence involves that row alone, so with enough rows each thread
-// runs its own range of rows through every step, forward and backward (for_batch_rows);
-// smaller batches run the steps on one thread with parallel products and gate passes.
+// Threads: a batch row's recurrence involves that row alone, and so does its input (the
+// previous layer's output for that row), so with enough rows (batch_row_bounds) the whole
+// stack is one parallel region: the threads share the weight transposes, then each runs its
+// own range of rows through every layer, direction and step, projecting its rows' input step
+// by step (backward: computing their input gradient step by step), with no synchronisation
+// between steps or layers. Smaller batches run the steps on one thread, with the input
+// projection as one GEMM and parallel products and gate passes. Either way every value is
+// computed by the same operations in the same order: results do not depend on the threads.
 #include <Eigen/Core>
 #include <algorithm>
 #include <atomic>
