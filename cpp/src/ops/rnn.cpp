@@ -459,10 +459,11 @@ class DirForward {
     // Scratch that is fully written before it is read: left uninitialised (no memset per call).
     xg_ = scratch<T>((rows_split ? B : N) * GH);
     hg_ = scratch<T>(B * GH);
-    // W_ih^T [I, GH] and W_hh^T [Hout, GH], row-major, once per call: the GEMMs then read them
-    // in place instead of repacking the transposed weights at every step.
+    // W_hh^T [Hout, GH] (and, for the per-step input projections of a row split, W_ih^T
+    // [I, GH]), row-major, once per call: the GEMMs then read them in place instead of
+    // repacking the transposed weights at every step.
     ld_ = padded_stride<T>(GH);
-    w_ih_t_ = scratch<T>(I * ld_);
+    if (rows_split) w_ih_t_ = scratch<T>(I * ld_);
     w_hh_t_ = scratch<T>(Hout * ld_);
     // A zero initial state (no hx given: the usual case) makes the first step's hidden product
     // zero, so it is not computed; unless W_hh holds an inf or NaN, whose product with 0 is NaN
@@ -471,9 +472,10 @@ class DirForward {
     zero_h0_ = steps > 0 && all_zero(h0, st.bs[reverse ? steps - 1 : 0] * Hout);
   }
 
-  int64_t tiles() const { return 2 * transpose_tile_count(sp_.GH()); }
+  // W_ih's tiles (only with rows_split), then W_hh's.
+  int64_t tiles() const { return (rows_split_ ? 2 : 1) * transpose_tile_count(sp_.GH()); }
   void transpose_weights(int64_t tile0, int64_t tile1) {
-    const int64_t GH = sp_.GH(), per = transpose_tile_count(GH);
+    const int64_t GH = sp_.GH(), per = rows_split_ ? transpose_tile_count(GH) : 0;
     transpose_tiles<T>(w_.w_ih.data<T>(), GH, I_, w_ih_t_.get(), ld_, std::min(tile0, per), std::min(tile1, per));
     const int64_t hh0 = std::max(tile0 - per, int64_t(0)), hh1 = std::max(tile1 - per, int64_t(0));
     transpose_tiles<T>(w_.w_hh.data<T>(), GH, sp_.Hout, w_hh_t_.get(), ld_, hh0, hh1);
@@ -482,9 +484,9 @@ class DirForward {
       w_hh_nonfinite_.store(true, std::memory_order_relaxed);
   }
 
-  void project_input() {
-    gemm<T>(X_, I_, 1, w_ih_t_.get(), ld_, 1, xg_.get(), sp_.GH(), st_.N, I_, sp_.GH(), T(1), T(0));
-  }
+  // One GEMM for every step's input; it packs W_ih itself, once per thread (bitwise the same
+  // products as from the transposed copy).
+  void project_input() { gemm_nt<T>(X_, I_, w_.w_ih.data<T>(), xg_.get(), sp_.GH(), st_.N, I_, sp_.GH(), T(0)); }
 
   // The recurrence of batch rows [r0, r1), every step. Each row's state depends on that row
   // alone (the products and gates are row by row), so row ranges are independent.
