@@ -398,8 +398,8 @@ bool all_finite(const T* p, int64_t n) {
 // than the products of a small batch); otherwise the one range {0, B}, whose steps then run on
 // one thread with parallel products and gate passes. The ranges carry equal numbers of
 // row-steps (packed sequences are sorted longest first, so the first rows run longest). Rows
-// are independent, and so are the GEMMs' rows for the product widths of a step (Spec:
-// rows_independent): any split gives the same bits.
+// are independent, and so are the GEMMs' rows at a step's product widths (a split needs
+// gemm_rows_independent): any split gives the same bits.
 template <typename T>
 std::vector<int64_t> batch_row_bounds(const Spec& sp, const Steps& st) {
   constexpr int64_t kMinRows = 8, kMinWork = int64_t(1) << 15;
@@ -434,12 +434,11 @@ void for_range_steps(const Steps& st, int64_t r0, int64_t r1, const F& f) {
 
 // One direction of one layer, forward, over X [N, I]. Writes its outputs into columns of out
 // (row stride ldo; rows in batch-first order with out_batch_first) and its final states into
-// h_n [B, Hout] / c_n [B, H]. Buffers are set up on
-// construction; then the weights are transposed (transpose_weights over all of [0, tiles()),
-// in any pieces), and run_rows takes ranges of batch rows through every step. With
-// rows_split, run_rows projects its rows' input step by step, so that threads running
-// separate ranges never wait for each other; otherwise project_input first projects all steps
-// as one (parallel) GEMM.
+// h_n [B, Hout] / c_n [B, H]. Buffers are set up on construction; then the weights are
+// transposed (transpose_weights over all of [0, tiles()), in any pieces), and run_rows takes
+// ranges of batch rows through every step. With rows_split, run_rows projects its rows' input
+// step by step, so that threads running separate ranges never wait for each other; otherwise
+// project_input first projects all steps as one (parallel) GEMM.
 template <typename T>
 class DirForward {
  public:
