@@ -31,6 +31,7 @@
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
+#include "../core/buffer.h"
 #include "elementwise_kernels.h"
 #include "gemm_kernel.h"
 #include "linalg_kernels.h"
@@ -327,24 +328,19 @@ void for_each_chunk(int64_t chunks, int64_t work_per_chunk, const F& f) {
     f(0, chunks);
 }
 
-template <typename T>
-std::unique_ptr<T[]> scratch(int64_t n) {
-  return std::unique_ptr<T[]>(n > 0 ? new T[static_cast<size_t>(n)] : nullptr);
-}
-
 // A per-thread scratch buffer reused across calls (uninitialised); `Slot` tells apart the
 // buffers one kernel uses at once. Very large requests are not kept.
 template <typename T, int Slot>
-T* thread_scratch(int64_t n, std::unique_ptr<T[]>& owned) {
+T* thread_scratch(int64_t n, Buffer<T>& owned) {
   constexpr int64_t kKeep = int64_t(1) << 22;
   if (n > kKeep) {
-    owned.reset(new T[static_cast<size_t>(n)]);
+    owned = buffer<T>(n);
     return owned.get();
   }
-  thread_local std::unique_ptr<T[]> buf;
+  thread_local Buffer<T> buf;
   thread_local int64_t cap = 0;
   if (n > cap) {
-    buf.reset(new T[static_cast<size_t>(n)]);
+    buf = buffer<T>(n);
     cap = n;
   }
   return buf.get();
@@ -383,7 +379,7 @@ void im2col_gemm(const T* img, const T* w, const T* bias, T* cols, int64_t N, in
         }
   };
   for_each_chunk(ch.count, ch.batch * col_ch * R * L, [&](int64_t i0, int64_t i1) {
-    std::unique_ptr<T[]> own0, own1;
+    Buffer<T> own0, own1;
     T* buf = direct ? nullptr : thread_scratch<T, 0>(img_ch * g.k_size() * ch.batch * L, own0);
     T* wide = ch.batch > 1 ? thread_scratch<T, 1>(col_ch * ch.batch * L, own1) : nullptr;
     for (int64_t i = i0; i < i1; ++i) {
@@ -428,7 +424,7 @@ void gemm_col2im(const T* cols, const T* w, const T* bias, T* img, int64_t N, in
   // leaves the cache before col2im reads it back).
   SampleChunks ch(N, L, int64_t(1) << 30);
   for_each_chunk(ch.count, ch.batch * col_ch * R * L, [&](int64_t i0, int64_t i1) {
-    std::unique_ptr<T[]> own0, own1;
+    Buffer<T> own0, own1;
     T* buf = direct ? nullptr : thread_scratch<T, 0>(img_ch * g.k_size() * ch.batch * L, own0);
     T* wide = ch.batch > 1 ? thread_scratch<T, 1>(col_ch * ch.batch * L, own1) : nullptr;
     for (int64_t i = i0; i < i1; ++i) {
@@ -480,11 +476,11 @@ void weight_grad(const T* img, const T* cols, T* dw, int64_t N, int64_t img_ch, 
   // right one, which packs much faster.
   bool transposed = false;
   if constexpr (kGemmSimd) transposed = cog >= gemm_simd_cols<T>();
-  auto partial = scratch<T>(S > 1 || transposed ? S * W : 0);
+  auto partial = buffer<T>(S > 1 || transposed ? S * W : 0);
   const int64_t OQ = g.col[0] * g.col[1], row_block = rows_per_block(g, img_ch);
   int64_t work = (N / S) * col_ch * R * L;
   auto run = [&](int64_t s0, int64_t s1) {
-    std::unique_ptr<T[]> own0, own1;
+    Buffer<T> own0, own1;
     T* buf = direct ? nullptr : thread_scratch<T, 0>(img_ch * g.k_size() * batch * L, own0);
     T* wide = batch > 1 ? thread_scratch<T, 1>(col_ch * batch * L, own1) : nullptr;
     for (int64_t s = s0; s < s1; ++s) {

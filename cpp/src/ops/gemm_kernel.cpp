@@ -13,6 +13,8 @@
 // the k blocks depend only on k. Which tile or thread computes an element changes nothing.
 #include "gemm_kernel.h"
 
+#include "../core/buffer.h"
+
 #include <algorithm>
 #include <array>
 #include <cstdlib>
@@ -302,17 +304,14 @@ void pack_b(const T* b, int64_t bs0, int64_t bs1, int64_t kc, int64_t nb, T* dst
   }
 }
 
-// A per-thread, reused, 64-byte aligned scratch buffer.
+// A per-thread scratch buffer, reused (and grown) across calls.
 template <typename T>
 struct Scratch {
-  struct Free {
-    void operator()(T* p) const { ::operator delete[](p, std::align_val_t(64)); }
-  };
-  std::unique_ptr<T[], Free> data;
+  Buffer<T> data;
   size_t size = 0;
   T* get(size_t n) {
     if (n > size) {
-      data.reset(static_cast<T*>(::operator new[](n * sizeof(T), std::align_val_t(64))));
+      data = buffer<T>(static_cast<int64_t>(n));
       size = n;
     }
     return data.get();

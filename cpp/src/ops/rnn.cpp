@@ -39,8 +39,8 @@
 #include <cstring>
 #include <limits>
 #include <memory>
-#include <new>
 #include <type_traits>
+#include "../core/buffer.h"
 #include "../core/dispatch.h"
 #include "../core/parallel.h"
 #include "ember/ops.h"
@@ -325,18 +325,6 @@ void column_sums(const T* a, int64_t rows, int64_t cols, T* out, bool accumulate
   });
 }
 
-// A buffer of n values for one call, 64-byte aligned (with a padded row stride, each row starts
-// a cache line) and left uninitialised: every one is fully written before it is read.
-struct AlignedDelete {
-  void operator()(void* p) const { ::operator delete[](p, std::align_val_t(64)); }
-};
-template <typename T>
-using Scratch = std::unique_ptr<T[], AlignedDelete>;
-template <typename T>
-Scratch<T> scratch(int64_t n) {
-  return Scratch<T>(static_cast<T*>(::operator new[](static_cast<size_t>(n) * sizeof(T), std::align_val_t(64))));
-}
-
 // Row stride for a matrix of `cols` columns that a GEMM reads in place, row after row: one cache
 // line more than the row, because at a power-of-two stride (4H floats, say) successive rows
 // all land in the same few L1 sets and evict each other.
@@ -456,14 +444,14 @@ class DirForward {
     }
     if (sp.P > 0) cache.r = empty({N, H}, dt);
     // Scratch that is fully written before it is read: left uninitialised (no memset per call).
-    xg_ = scratch<T>((rows_split ? B : N) * GH);
-    hg_ = scratch<T>(B * GH);
+    xg_ = buffer<T>((rows_split ? B : N) * GH);
+    hg_ = buffer<T>(B * GH);
     // W_hh^T [Hout, GH] (and, for the per-step input projections of a row split, W_ih^T
     // [I, GH]), row-major, once per call: the GEMMs then read them in place instead of
     // repacking the transposed weights at every step.
     ld_ = padded_stride<T>(GH);
-    if (rows_split) w_ih_t_ = scratch<T>(I * ld_);
-    w_hh_t_ = scratch<T>(Hout * ld_);
+    if (rows_split) w_ih_t_ = buffer<T>(I * ld_);
+    w_hh_t_ = buffer<T>(Hout * ld_);
     // A zero initial state (no hx given: the usual case) makes the first step's hidden product
     // zero, so it is not computed; unless W_hh holds an inf or NaN, whose product with 0 is NaN
     // (checked as W_hh is transposed, while its rows are in cache).
@@ -569,7 +557,7 @@ class DirForward {
   T *h_, *c_;
   DirCache& cache_;
   int64_t ld_ = 0;  // row stride of the transposed weights
-  Scratch<T> xg_, hg_, w_ih_t_, w_hh_t_;
+  Buffer<T> xg_, hg_, w_ih_t_, w_hh_t_;
   bool zero_h0_ = false;  // the initial state of the first step's rows is all zeros
   std::atomic<bool> w_hh_nonfinite_{false};  // set by transpose_weights
 };
@@ -596,16 +584,16 @@ class DirBackward {
     const int64_t H = sp.H, Hout = sp.Hout, GH = sp.GH(), N = st.N, B = st.B;
     const bool gru = sp.mode == Mode::Gru, proj = sp.P > 0;
     // Every row of dg (and dgh) is written by its step's gate pass: no zero fill.
-    dg_ = scratch<T>(N * GH);
-    if (gru) dgh_ = scratch<T>(N * GH);
-    dht_ = scratch<T>(B * Hout);
+    dg_ = buffer<T>(N * GH);
+    if (gru) dgh_ = buffer<T>(N * GH);
+    dht_ = buffer<T>(B * Hout);
     if (proj) {
-      dr_ = scratch<T>(B * H);
-      dhp_ = scratch<T>(N * Hout);  // projected-state gradients, all steps
+      dr_ = buffer<T>(B * H);
+      dhp_ = buffer<T>(N * Hout);  // projected-state gradients, all steps
     }
     // W_hh [GH, Hout] with padded rows for the per-step GEMM, which reads it in place.
     ld_hh_ = padded_stride<T>(Hout);
-    w_hh_ = scratch<T>(GH * ld_hh_);
+    w_hh_ = buffer<T>(GH * ld_hh_);
   }
 
   int64_t tiles() const { return transpose_tile_count(sp_.GH()); }
@@ -697,7 +685,7 @@ class DirBackward {
   T* dX_;
   const bool dx_per_step_;
   int64_t ld_hh_ = 0;
-  Scratch<T> dg_, dgh_, dht_, dr_, dhp_, w_hh_;
+  Buffer<T> dg_, dgh_, dht_, dr_, dhp_, w_hh_;
 };
 
 // ---- the whole call ------------------------------------------------------------------------
