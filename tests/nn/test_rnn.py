@@ -379,7 +379,8 @@ def test_large_padded_batch_first_split_with_dropout_is_thread_independent(mode,
     # The row-split path with a padded batch_first input (whose output is written, and its
     # gradient read, in batch-first order in place) and dropout between three layers: the
     # dropout masks are drawn before the threads start, so a fixed seed gives the same bits on
-    # 1 and 2 threads; without dropout the results match torch.
+    # 1, 2 and 3 threads (three row ranges); without dropout, and from given initial states,
+    # the results match torch.
     hidden = 192 if mode.startswith("rnn") else 128
     kw = {"proj_size": 64} if mode == "lstm_proj" else {}
     tm, em = make_pair(mode, input_size=40, hidden_size=hidden, num_layers=3, bidirectional=True,
@@ -389,7 +390,7 @@ def test_large_padded_batch_first_split_with_dropout_is_thread_independent(mode,
     try:
         em.dropout = 0.3
         runs = []
-        for threads in (2, 1):
+        for threads in (2, 3, 1):
             ember.set_num_threads(threads)
             ember.manual_seed(11)
             xe = ember.tensor(x, requires_grad=True)
@@ -398,11 +399,17 @@ def test_large_padded_batch_first_split_with_dropout_is_thread_independent(mode,
             (out * ember.tensor(np.arange(out.numel()).reshape(tuple(out.shape)) % 7, dtype=out.dtype)).sum().backward()
             runs.append([np.asarray(out.detach()), xe.grad.numpy()] + [p.grad.numpy().copy() for p in em.parameters()])
             em.zero_grad()
-        for a, b in zip(*runs):
-            np.testing.assert_array_equal(a, b)
+        for other in runs[1:]:
+            for a, b in zip(runs[0], other):
+                np.testing.assert_array_equal(a, b)
         em.dropout = 0.0
         ember.set_num_threads(2)
         tol = dict(rtol=2e-4, atol=2e-5) if dtype == "float32" else {}
         run_both(tm, em, x, batch_first=True, **tol)
+        hout = 64 if mode == "lstm_proj" else hidden
+        rng = np.random.RandomState(6)
+        hx = [rng.randn(6, 24, hout).astype(dtype)] + ([rng.randn(6, 24, hidden).astype(dtype)]
+                                                       if mode.startswith("lstm") else [])
+        run_both(tm, em, x, batch_first=True, hx=hx, **tol)
     finally:
         ember.set_num_threads(prev)
