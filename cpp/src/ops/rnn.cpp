@@ -563,14 +563,14 @@ class DirForward {
 };
 
 // Gradients of one direction of one layer. dout: gradient of its output columns (row stride
-// ldo; rows in batch-first order with dout_batch_first); dh / dc: gradients of h_n / c_n on entry, of h0 / c0 on return. Writes the weight
-// gradients (dw: same layout as DirWeights) and dX [N, I] (adds to it when accumulate_dx).
-// Buffers are set up on construction; then W_hh is copied (copy_weights over all of
-// [0, tiles()), in any pieces), run_rows takes ranges of batch rows back through every step,
-// and finish() computes the weight gradients, which sum over all rows. With rows_split,
-// run_rows also computes its rows' dX step by step (where the GEMM's rows are independent at
-// width I), so that threads running separate ranges need not wait for each other; otherwise
-// finish() computes dX as one (parallel) GEMM.
+// ldo; rows in batch-first order with dout_batch_first); dh / dc: gradients of h_n / c_n on
+// entry, of h0 / c0 on return. Writes the weight gradients (dw: same layout as DirWeights) and
+// dX [N, I] (adds to it when accumulate_dx). Buffers are set up on construction; then W_hh is
+// copied (copy_weights over all of [0, tiles()), in any pieces), run_rows takes ranges of
+// batch rows back through every step, and finish() computes the weight gradients, which sum
+// over all rows. With rows_split, run_rows also computes its rows' dX step by step (where the
+// GEMM's rows are independent at width I), so that threads running separate ranges need not
+// wait for each other; otherwise finish() computes dX as one (parallel) GEMM.
 template <typename T>
 class DirBackward {
  public:
@@ -768,7 +768,7 @@ void stack_forward(Saved& s, const Tensor& x, const Tensor& hx, const Tensor& cx
   const bool lstm = sp.mode == Mode::Lstm;
   const std::vector<int64_t> bounds = batch_row_bounds<T>(sp, st);
   const int64_t parts = static_cast<int64_t>(bounds.size()) - 1;
-  // Every layer's buffers and dropout mask up front (the masks drawn in layer order, as before).
+  // Every layer's buffers and dropout mask up front (the masks drawn in layer order).
   std::vector<std::unique_ptr<DirForward<T>>> dirs;
   Tensor layer_in = x;
   for (int64_t l = 0; l < sp.L; ++l) {
@@ -787,7 +787,8 @@ void stack_forward(Saved& s, const Tensor& x, const Tensor& hx, const Tensor& cx
       dirs.push_back(std::make_unique<DirForward<T>>(
           sp, st, d == 1, layer_in.data<T>(), sp.layer_input(l), s.weights[ld], hx.data<T>() + ld * B * Hout,
           lstm ? cx.data<T>() + ld * B * H : nullptr, layer_out.data<T>() + d * Hout, D * Hout,
-          l + 1 == sp.L && s.batch_first, h_n.data<T>() + ld * B * Hout, lstm ? c_n.data<T>() + ld * B * H : nullptr, s.cache[ld], parts > 1));
+          l + 1 == sp.L && s.batch_first, h_n.data<T>() + ld * B * Hout,
+          lstm ? c_n.data<T>() + ld * B * H : nullptr, s.cache[ld], parts > 1));
     }
     layer_in = layer_out;
   }
@@ -805,8 +806,7 @@ void stack_forward(Saved& s, const Tensor& x, const Tensor& hx, const Tensor& cx
       drop_rows(l, 0, B);
       for (int64_t d = 0; d < D; ++d) {
         DirForward<T>& dir = *dirs[l * D + d];
-        const int64_t tile_values = kTransposeTile * std::max(sp.layer_input(l), Hout);
-        parallel_for(0, dir.tiles(), std::max<int64_t>(1, kGrainSize / tile_values),
+        parallel_for(0, dir.tiles(), std::max<int64_t>(1, kGrainSize / (kTransposeTile * Hout)),
                      [&](int64_t t0, int64_t t1) { dir.transpose_weights(t0, t1); });
         dir.project_input();
         dir.run_rows(0, B);
