@@ -343,7 +343,7 @@ void gemm_simd(const T* a, int64_t as0, int64_t as1, const T* b, int64_t bs0, in
   // ten panels from blocks that stay in L2 (up to 3/4 of a 1 MiB L2): a conv's 64 output
   // channels, a batch of 64 (packing took 4-11% of such products, 64..140 rows); larger blocks
   // come from further out for every panel, and packed they are 7% faster (64 x 2048 @ 2048^2).
-  const int64_t b_block_bytes = std::min(kcs, k) * std::min(NB, m) * static_cast<int64_t>(sizeof(T));
+  const int64_t b_block_bytes = kcs * std::min(NB, m) * static_cast<int64_t>(sizeof(T));
   const bool direct_b = bs1 == 1 && (n <= 4 * kMR || (n <= 10 * kMR && b_block_bytes <= (int64_t(768) << 10)));
   T* bp = bbuf.get(static_cast<size_t>(kcs * ((std::min(NB, m) + NR - 1) / NR * NR)));
   for (int64_t jc = 0; jc < m; jc += NB) {
