@@ -62,7 +62,6 @@ const char* mode_name(Mode m) {
   }
 }
 
-template <typename T> inline T sigmoid(T v) { return T(1) / (T(1) + std::exp(-v)); }
 
 // In-place activations over a contiguous run, through Eigen's array expressions so that the
 // transcendental functions vectorise (the gate passes are dominated by them).
@@ -418,6 +417,15 @@ void for_range_steps(const Steps& st, int64_t r0, int64_t r1, const F& f) {
     const int64_t rows = std::min(st.bs[t], r1) - r0;
     if (rows > 0) f(st.off[t] + r0, rows);
   }
+}
+
+// v *= m over the rows of batch range [r0, r1) at every step, in [N, width] matrices: a dropout
+// mask on a layer's input, forward, and on its gradient, backward.
+template <typename T>
+void multiply_rows(const Steps& st, int64_t r0, int64_t r1, T* v, const T* m, int64_t width) {
+  for_range_steps(st, r0, r1, [&](int64_t off, int64_t rows) {
+    for (int64_t i = off * width; i < (off + rows) * width; ++i) v[i] *= m[i];
+  });
 }
 
 // One direction of one layer, forward, over X [N, I]. Writes its outputs into columns of out
@@ -794,12 +802,8 @@ void stack_forward(Saved& s, const Tensor& x, const Tensor& hx, const Tensor& cx
   }
   // Dropout on layer l's input rows of batch range [r0, r1) (it is the previous layer's output).
   auto drop_rows = [&](int64_t l, int64_t r0, int64_t r1) {
-    if (!s.dropout_mask[l].defined()) return;
-    T* v = s.layer_input[l].data<T>();
-    const T* m = s.dropout_mask[l].data<T>();
-    for_range_steps(st, r0, r1, [&](int64_t off, int64_t rows) {
-      for (int64_t i = off * D * Hout; i < (off + rows) * D * Hout; ++i) v[i] *= m[i];
-    });
+    if (s.dropout_mask[l].defined())
+      multiply_rows(st, r0, r1, s.layer_input[l].data<T>(), s.dropout_mask[l].data<T>(), D * Hout);
   };
   if (parts == 1) {
     for (int64_t l = 0; l < sp.L; ++l) {
@@ -874,13 +878,8 @@ void stack_backward(const Saved& s, const Tensor& dout_in, const Tensor& dh_n, c
   }
   // The input gradient of layer l > 0 goes back through its dropout, rows of batch range [r0, r1).
   auto drop_rows = [&](int64_t l, int64_t r0, int64_t r1) {
-    if (l == 0 || !s.dropout_mask[l].defined()) return;
-    T* v = dlayer_in[l].data<T>();
-    const T* m = s.dropout_mask[l].data<T>();
-    const int64_t I = sp.layer_input(l);
-    for_range_steps(st, r0, r1, [&](int64_t off, int64_t rows) {
-      for (int64_t i = off * I; i < (off + rows) * I; ++i) v[i] *= m[i];
-    });
+    if (l > 0 && s.dropout_mask[l].defined())
+      multiply_rows(st, r0, r1, dlayer_in[l].data<T>(), s.dropout_mask[l].data<T>(), sp.layer_input(l));
   };
   if (parts == 1) {
     for (int64_t l = L - 1; l >= 0; --l) {
